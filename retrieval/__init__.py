@@ -1,0 +1,1 @@
+"""policyqa: semantic search and cited answers over Chinese industrial-policy news."""

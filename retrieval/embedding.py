@@ -1,0 +1,134 @@
+"""Sentence embeddings: the bundled e5 model (or any sentence-transformers model), offline."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from retrieval.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+class Encoder(Protocol):
+    """What the index needs from an embedder (a fake one serves the unit tests)."""
+
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+
+
+class Embedder:
+    """sentence-transformers model loaded lazily with the hub switched off.
+
+    Args:
+        model: None for the bundled multilingual-e5-small, else a sentence-transformers
+            name (already in the local Hugging Face cache) or a folder path.
+        query_prefix / passage_prefix: None to use the model's own ``query``/``passage``
+            prompts (the bundled model has e5's ``query: ``/``passage: ``), else these.
+        batch_size: texts per forward pass (default from Settings, see scripts/bench_embed.py).
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        query_prefix: str | None = None,
+        passage_prefix: str | None = None,
+        batch_size: int = 32,
+        cache_dir: Path | None = None,
+    ) -> None:
+        from retrieval import model as bundled
+
+        self.name = model or bundled.MODEL_NAME
+        self._spec = model
+        self._cache_dir = cache_dir
+        self._qp, self._pp = query_prefix, passage_prefix
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the model (installing the bundled one on first use)."""
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is not None:
+                return
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from retrieval import model as bundled
+
+            path = str(bundled.ensure_installed(self._cache_dir)) if self._spec is None else self._spec
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                st = SentenceTransformer(path, device="cpu", local_files_only=True)
+            except (OSError, ValueError) as exc:
+                raise UserError(
+                    f"cannot load embedding model {path!r} offline ({type(exc).__name__}): "
+                    "give a local folder or a model already in the Hugging Face cache"
+                ) from exc
+            prompts = getattr(st, "prompts", {}) or {}
+            if self._qp is None:
+                self._qp = prompts.get("query", "")
+            if self._pp is None:
+                self._pp = prompts.get("passage", prompts.get("document", ""))
+            self._model = st
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        get = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        return int(get())
+
+    @property
+    def prefixes(self) -> tuple[str, str]:
+        self.warm_up()
+        return self._qp or "", self._pp or ""
+
+    def _encode(self, texts: list[str], prefix: str, progress: bool) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(
+            texts,
+            prompt=prefix or None,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """L2-normalized query vectors; the query prefix is added here."""
+        return self._encode(texts, self.prefixes[0], False)
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """L2-normalized passage vectors; the passage prefix is added here."""
+        return self._encode(texts, self.prefixes[1], progress)
+
+    def describe(self) -> dict:
+        """Model name, prefixes and dimension, for the index manifest."""
+        qp, pp = self.prefixes
+        return {"name": self.name, "dim": self.dim, "query_prefix": qp, "passage_prefix": pp}
+
+
+def read_prompts(folder: Path) -> dict[str, str]:
+    """The prompts of a sentence-transformers folder (empty when none)."""
+    try:
+        cfg = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return cfg.get("prompts") or {}
