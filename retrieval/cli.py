@@ -1,0 +1,252 @@
+"""The `policyqa` console command: one subcommand per use, each calling one library function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from retrieval.errors import UserError
+
+log = logging.getLogger("policyqa")
+
+
+def _settings(args: argparse.Namespace):
+    from retrieval.settings import Settings
+
+    return Settings().with_(
+        corpus=Path(args.corpus) if getattr(args, "corpus", None) else None,
+        index=Path(args.index) if getattr(args, "index", None) else None,
+        model=getattr(args, "model", None),
+    )
+
+
+def _emit(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _open(args: argparse.Namespace, build_if_missing: bool = False):
+    from retrieval.index import open_index
+
+    settings = _settings(args)
+    if build_if_missing and not (settings.index / "manifest.json").exists():
+        log.warning("no index at %s: building it from %s first", settings.index, settings.corpus)
+        cmd_build_settings(settings, progress=True)
+    return open_index(settings.index, settings)
+
+
+def cmd_build_settings(settings, progress: bool) -> None:
+    from retrieval.index import build_index
+
+    report = build_index(settings, progress=progress)
+    for s in report.skipped:
+        log.warning("skipped %s: %s", s.path, s.reason)
+    log.warning("%s", report.line())
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from retrieval.index import build_index
+
+    report = build_index(_settings(args), progress=not args.json)
+    if args.json:
+        _emit({"path": report.path, "files": report.files, "skipped": [s.__dict__ for s in report.skipped],
+               "documents": report.documents, "chunks": report.chunks, "facts": report.facts,
+               "seconds": round(report.seconds, 2)})
+    else:
+        for s in report.skipped:
+            print(f"skipped {s.path}: {s.reason}")
+        print(report.line())
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    index = _open(args)
+    for query in args.query:
+        t0 = time.perf_counter()
+        hits = index.search(query, k=args.k, mode=args.mode)
+        took = (time.perf_counter() - t0) * 1000
+        if args.json:
+            _emit({"query": query, "mode": args.mode, "took_ms": round(took, 1), "hits": [h.to_json() for h in hits]})
+            continue
+        print(f"# {query}  ({args.mode}, {len(hits)} hits, {took:.0f} ms)")
+        if not hits:
+            print("  no hits")
+        for h in hits:
+            c = h.chunk
+            where = " / ".join(x for x in (c.doc_id, c.section, c.region) if x)
+            legs = ", ".join(f"{k} {v:.3f}" for k, v in h.scores.items() if v is not None)
+            print(f"{h.rank:>3}. [{where}] score {h.score:.3f} ({legs})\n     {c.text[:160]}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from retrieval.answer import answer_question
+
+    index = _open(args)
+    for question in args.question:
+        ans = answer_question(index, question)
+        if args.json:
+            _emit({
+                "question": ans.question, "kind": ans.kind, "answer": ans.answer, "supported": ans.supported,
+                "items": [i.to_json() for i in ans.items], "evidence": [h.to_json() for h in ans.evidence],
+            })
+            continue
+        print(f"# {question}  [{ans.kind}]\n{ans.answer}")
+        for i in ans.items:
+            print(f"  - {i.region or '?'} {i.period} {i.value}: 「{i.quote}」 ({i.doc_id})")
+    return 0
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    from retrieval.answer import filter_facts
+
+    index = _open(args)
+    facts = filter_facts(index.facts, region=args.region, unit=args.unit)
+    if args.json:
+        for f in facts:
+            _emit(f.to_json())
+    elif args.csv:
+        import csv
+
+        cols = ["region", "province", "city", "county", "subject", "value", "unit", "raw", "qualifier",
+                "period", "sentence", "doc_id", "chunk_id", "start", "end"]
+        w = csv.writer(sys.stdout)
+        w.writerow(cols)
+        for f in facts:
+            d = f.to_json()
+            w.writerow([d[c] for c in cols])
+    else:
+        for f in facts:
+            print(f"{f.region or '?'}\t{f.period}\t{f.subject}\t{f.qualifier}\t{f.raw}\t{f.doc_id}")
+        print(f"{len(facts)} facts")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from retrieval.evaluation import run_eval
+
+    report = run_eval(
+        gold=Path(args.gold), settings=_settings(args), modes=args.modes.split(","),
+        out_dir=Path(args.out), write=not args.no_report,
+    )
+    if args.json:
+        _emit(report.summary())
+    else:
+        print(report.markdown())
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from retrieval import model
+
+    cache = Path(args.cache_dir) if args.cache_dir else None
+    if args.action == "install":
+        path = model.install(cache, force=args.force)
+        print(f"model ready at {path}")
+        return 0
+    info = model.info(cache)
+    if args.json:
+        _emit(info.__dict__)
+    else:
+        for k, v in info.__dict__.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    import subprocess
+
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    if not app.exists():
+        raise UserError(f"app.py not found next to the package ({app}): run from a source checkout")
+    env = dict(os.environ, POLICYQA_INDEX=args.index or "index", POLICYQA_CORPUS=args.corpus or "corpus")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
+           "--server.headless", "true" if args.headless else "false", "--browser.gatherUsageStats", "false"]
+    return subprocess.call(cmd, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="policyqa", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp, corpus: bool = False) -> None:
+        sp.add_argument("--index", default="index", help="index folder (default: index)")
+        sp.add_argument("--model", default=None, help="sentence-transformers name or path (default: bundled e5)")
+        if corpus:
+            sp.add_argument("--corpus", default="corpus", help="corpus folder (default: corpus)")
+
+    b = sub.add_parser("build", help="build the index from the corpus")
+    common(b, corpus=True)
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("search", help="ranked paragraphs for one or more queries")
+    common(s)
+    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    s.add_argument("--json", action="store_true", help="one JSON line per query")
+    s.add_argument("query", nargs="+")
+    s.set_defaults(func=cmd_search)
+
+    a = sub.add_parser("ask", help="cited answers to one or more questions")
+    common(a)
+    a.add_argument("--json", action="store_true", help="one JSON line per question")
+    a.add_argument("question", nargs="+")
+    a.set_defaults(func=cmd_ask)
+
+    f = sub.add_parser("facts", help="the table of stated figures and targets")
+    common(f)
+    f.add_argument("--region", default=None)
+    f.add_argument("--unit", default=None)
+    g = f.add_mutually_exclusive_group()
+    g.add_argument("--csv", action="store_true")
+    g.add_argument("--json", action="store_true", help="one JSON line per fact")
+    f.set_defaults(func=cmd_facts)
+
+    e = sub.add_parser("eval", help="metrics per mode and question kind on gold questions")
+    common(e, corpus=True)
+    e.add_argument("--gold", default="eval/gold/seed")
+    e.add_argument("--modes", default="bm25,dense,hybrid")
+    e.add_argument("--out", default="eval/reports")
+    e.add_argument("--no-report", action="store_true", help="print only; write no report files")
+    e.add_argument("--json", action="store_true", help="last line: one JSON summary object")
+    e.set_defaults(func=cmd_eval)
+
+    m = sub.add_parser("model", help="the bundled embedding model")
+    m.add_argument("action", choices=["install", "info"])
+    m.add_argument("--cache-dir", default=None, help="cache folder (default: per-user; env POLICYQA_CACHE)")
+    m.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_model)
+
+    ap = sub.add_parser("app", help="open the browser app")
+    ap.add_argument("--index", default="index")
+    ap.add_argument("--corpus", default="corpus")
+    ap.add_argument("--port", type=int, default=8501)
+    ap.add_argument("--headless", action="store_true", help="do not open a browser window")
+    ap.set_defaults(func=cmd_app)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s")
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"policyqa: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("policyqa: interrupted; the previous index is unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

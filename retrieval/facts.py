@@ -1,0 +1,121 @@
+"""The figures table: every sentence that states a figure gives a Fact."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from retrieval.figures import find_dates, find_figures
+from retrieval.normalize import normalize, split_sentences
+from retrieval.regions import mentions
+from retrieval.types import Chunk, Document, Fact
+
+PERIODS = re.compile(
+    r"一季度|二季度|三季度|四季度|第[一二三四]季度|首季|上半年|下半年|全年|年底前|年内|今年|明年|"
+    r"前\d+个月|\d{1,2}-\d{1,2}月份?|\d{1,2}月份|\d{4}年(?:底|末)?|每月|每周|每年|每半月|每半个月|年底"
+)
+QUALIFIERS_BEFORE = (
+    "不少于", "不低于", "不超过", "超过", "突破", "达到", "至少", "力争", "确保", "争取", "约", "近", "达",
+)
+QUALIFIERS_AFTER = ("以上", "以内", "以下", "左右", "多")
+CLAUSE_BREAK = re.compile(r"[,，;；:：、“”\"()（）\s]")
+SUBJECT_TRIM_HEAD = re.compile(
+    r"^(?:力争|确保|争取|要|将|实现|完成|推动|全年|一季度|首季|今年|同比|累计|" + PERIODS.pattern + r")+"
+)
+SUBJECT_TRIM_TAIL = re.compile(
+    r"(?:达到|达|实现|增长|增加|提高|提升|下降|减少|超过|突破|不少于|不低于|至少|约|为|是|以上|压缩至|控制在|在)+$"
+)
+
+
+def _qualifier(clause: str, after: str) -> str:
+    q = [w for w in QUALIFIERS_BEFORE if w in clause]
+    # keep the most specific ("达到" over "达")
+    q = [w for w in q if not any(w != o and w in o for o in q)]
+    q += [w for w in QUALIFIERS_AFTER if after.startswith(w)]
+    return "、".join(q)
+
+
+def _period(sentence: str, at: int) -> str:
+    before = [m for m in PERIODS.finditer(sentence) if m.end() <= at]
+    if before:
+        return before[-1].group(0)
+    first = PERIODS.search(sentence)
+    return first.group(0) if first else ""
+
+
+def subject_of(clause: str) -> str:
+    """The phrase a figure is about: its clause without time words, verbs and qualifiers."""
+    s = SUBJECT_TRIM_HEAD.sub("", clause.strip())
+    s = SUBJECT_TRIM_TAIL.sub("", s)
+    return s.strip()
+
+
+def _chunk_for(chunks: list[Chunk], pos: int) -> Chunk | None:
+    for c in chunks:
+        if c.start <= pos < c.end:
+            return c
+    after = [c for c in chunks if c.start >= pos]
+    return after[0] if after else (chunks[-1] if chunks else None)
+
+
+def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
+    """Facts of one document's body and subtitle lines (a subtitle's facts belong to its section)."""
+    facts: list[Fact] = []
+    for line in doc.lines:
+        if line.kind not in ("body", "subtitle"):
+            continue
+        for a, b in split_sentences(line.text):
+            raw_sentence = line.text[a:b]
+            lead = len(raw_sentence) - len(raw_sentence.lstrip())
+            raw_sentence = raw_sentence.strip()
+            s_start = line.start + a + lead
+            nz = normalize(raw_sentence)
+            text = nz.text
+            found = find_figures(text) + find_dates(text)
+            if not found:
+                continue
+            chunk = _chunk_for(chunks, s_start)
+            if chunk is None:
+                continue
+            for fig in found:
+                breaks = [m.end() for m in CLAUSE_BREAK.finditer(text, 0, fig.start)]
+                clause = text[(breaks[-1] if breaks else 0) : fig.start]
+                here = mentions(text)
+                named = [p for p in here if p.end <= fig.start]
+                # a region named in the sentence wins only if it is more specific than the chunk's
+                chunk_level = 2 if chunk.county else 1 if chunk.city else 0 if chunk.province else -1
+                place = named[-1] if named and fig.unit != "日期" and named[-1].level > chunk_level else None
+                o_start, o_end = nz.original_span(fig.start, fig.end)
+                key = f"{chunk.chunk_id}:{s_start + o_start}:{fig.raw}"
+                facts.append(Fact(
+                    fact_id=hashlib.sha1(key.encode()).hexdigest()[:16],
+                    doc_id=doc.doc_id,
+                    chunk_id=chunk.chunk_id,
+                    region=place.name if place else chunk.region,
+                    province=place.province if place else chunk.province,
+                    city=place.city if place else chunk.city,
+                    county=place.county if place else chunk.county,
+                    subject=subject_of(clause),
+                    value=fig.value,
+                    unit=fig.unit,
+                    raw=fig.raw,
+                    qualifier=_qualifier(clause, text[fig.end : fig.end + 3]),
+                    period=_period(text, fig.start),
+                    sentence=raw_sentence,
+                    start=s_start,
+                    end=s_start + len(raw_sentence),
+                    value_start=s_start + o_start,
+                    value_end=s_start + o_end,
+                ))
+    return facts
+
+
+def extract_facts(docs: list[Document], chunks: list[Chunk]) -> list[Fact]:
+    """Facts of every document, in document order."""
+    by_doc: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    out: list[Fact] = []
+    for d in docs:
+        out.extend(facts_of_document(d, by_doc.get(d.doc_id, [])))
+    return out

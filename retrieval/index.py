@@ -1,0 +1,334 @@
+"""Build, save, load and search the index: chunks + FAISS + BM25, checked by a manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from retrieval import fusion
+from retrieval.bm25 import BM25Index
+from retrieval.chunking import chunk_document
+from retrieval.dense import DenseIndex
+from retrieval.documents import doc_id_for, read_document
+from retrieval.embedding import Embedder, Encoder
+from retrieval.errors import UserError
+from retrieval.normalize import norm_text
+from retrieval.reading import Skipped, find_files, iter_texts
+from retrieval.settings import SCHEMA_VERSION, Settings
+from retrieval.tokenize import TOKENIZER_VERSION, tokenize, tokenize_normalized
+from retrieval.types import Chunk, Document, Fact, Hit
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "dense", "bm25")
+FILES = ("manifest.json", "chunks.jsonl", "documents.jsonl", "dense.faiss", "bm25.json")
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("policyqa")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def corpus_hash(corpus: Path) -> str:
+    """sha256 over the relative paths and contents of every corpus file."""
+    h = hashlib.sha256()
+    for p in find_files(corpus):
+        h.update(p.relative_to(corpus).as_posix().encode())
+        h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def dense_text(chunk: Chunk) -> str:
+    """What the dense leg embeds: title | section | paragraph, all normalized.
+
+    The subtitle under a heading is left out: copied into every paragraph of its section it
+    made them all match its figures (岳池縣's "增长9.5%" outranked 廣安區's own 9.5% paragraph).
+    """
+    parts = [norm_text(chunk.title), norm_text(chunk.section), chunk.norm]
+    return " | ".join(p for p in parts if p)
+
+
+def bm25_tokens(chunk: Chunk) -> list[str]:
+    """BM25 sees the title and section too, so a heading's subject reaches its paragraphs."""
+    return tokenize(f"{chunk.title} {chunk.section}") + tokenize_normalized(chunk.norm)
+
+
+def has_content(query: str) -> bool:
+    """False for a query of only punctuation, symbols or spaces."""
+    return any(ch.isalnum() for ch in norm_text(query))
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did (printed as one summary line)."""
+
+    path: str
+    files: int
+    skipped: list[Skipped]
+    documents: int
+    chunks: int
+    facts: int
+    seconds: float
+
+    def line(self) -> str:
+        return (
+            f"built {self.path}: {self.files} files, {len(self.skipped)} skipped, "
+            f"{self.chunks} chunks, {self.facts} facts in {self.seconds:.1f} s"
+        )
+
+
+def _load_documents(settings: Settings) -> tuple[list[Document], list[Skipped], int]:
+    corpus = settings.corpus
+    if not corpus.is_dir():
+        raise UserError(f"corpus folder {corpus} does not exist: create it and put .txt/.md files in it")
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
+    files = 0
+    for item in iter_texts(corpus):
+        files += 1
+        if isinstance(item, Skipped):
+            skipped.append(item)
+            continue
+        path, text, enc = item
+        docs.append(read_document(doc_id_for(path, corpus), str(path), text, enc))
+    return docs, skipped, files
+
+
+def build_index(
+    settings: Settings,
+    encoder: Encoder | None = None,
+    progress: bool = True,
+    on_progress: Callable[[str, float], None] | None = None,
+) -> BuildReport:
+    """Read the corpus and write a complete index folder, swapped in atomically.
+
+    A failure at any point leaves the previous index in place.
+    """
+    from retrieval.facts import extract_facts
+    from retrieval.regions import attribute_regions
+
+    t0 = time.perf_counter()
+    note = on_progress or (lambda _msg, _frac: None)
+    note("reading corpus", 0.0)
+    docs, skipped, files = _load_documents(settings)
+    chunks: list[Chunk] = []
+    for doc in docs:
+        chunks.extend(chunk_document(doc, settings.max_chunk_chars))
+    if not chunks:
+        raise UserError(
+            f"no readable text under {settings.corpus} ({files} files, {len(skipped)} skipped): "
+            "add .txt/.md documents and run `policyqa build` again; the previous index is kept"
+        )
+    note("attributing regions", 0.1)
+    chunks = attribute_regions(docs, chunks)
+    facts = extract_facts(docs, chunks)
+    encoder = encoder or Embedder(settings.model, batch_size=settings.batch_size)
+    note("embedding paragraphs", 0.2)
+    vectors = encoder.encode_passages([dense_text(c) for c in chunks], progress=progress)
+    note("indexing", 0.9)
+    bm25 = BM25Index([bm25_tokens(c) for c in chunks], k1=settings.bm25_k1, b=settings.bm25_b)
+
+    target = settings.index
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        _write(tmp, settings, encoder, docs, chunks, facts, vectors, bm25, skipped, files, t0)
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        if target.exists():
+            target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    note("done", 1.0)
+    return BuildReport(str(target), files, skipped, len(docs), len(chunks), len(facts), time.perf_counter() - t0)
+
+
+def _describe(encoder: Encoder) -> dict:
+    describe = getattr(encoder, "describe", None)
+    return describe() if describe else {"name": encoder.name, "dim": encoder.dim}
+
+
+def _write(folder, settings, encoder, docs, chunks, facts, vectors, bm25, skipped, files, t0) -> None:
+    with (folder / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+        for c in chunks:
+            fh.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
+    with (folder / "documents.jsonl").open("w", encoding="utf-8") as fh:
+        for d in docs:
+            row = {k: v for k, v in asdict(d).items() if k != "lines"}
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    with (folder / "facts.jsonl").open("w", encoding="utf-8") as fh:
+        for f in facts:
+            fh.write(json.dumps(f.to_json(), ensure_ascii=False) + "\n")
+    DenseIndex(vectors).save(folder / "dense.faiss")
+    bm25.save(folder)
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "package_version": package_version(),
+        "model": _describe(encoder),
+        "corpus": str(settings.corpus),
+        "corpus_hash": corpus_hash(settings.corpus),
+        "chunking": {"max_chunk_chars": settings.max_chunk_chars, "unit": "paragraph"},
+        "tokenizer": {"name": TOKENIZER_VERSION, "k1": settings.bm25_k1, "b": settings.bm25_b},
+        "counts": {"files": files, "documents": len(docs), "chunks": len(chunks), "facts": len(facts)},
+        "skipped": [asdict(s) for s in skipped],
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - t0, 2),
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+@dataclass
+class Index:
+    """A loaded index. Thread-safe for searching (no state changes after load)."""
+
+    folder: Path
+    manifest: dict
+    chunks: list[Chunk]
+    documents: dict[str, dict]
+    facts: list[Fact]
+    bm25: BM25Index
+    dense: DenseIndex
+    encoder: Encoder
+    settings: Settings = field(default_factory=Settings)
+
+    def __post_init__(self) -> None:
+        self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+
+    def _legs(self, query: str, depth: int, mode: str) -> tuple[dict[str, float], dict[str, float]]:
+        bm, de = {}, {}
+        if mode in ("hybrid", "bm25"):
+            bm = {self.chunks[i].chunk_id: s for i, s in self.bm25.top(tokenize(query), depth)}
+        if mode in ("hybrid", "dense"):
+            vec = self.encoder.encode_queries([norm_text(query)])[0]
+            de = {self.chunks[i].chunk_id: s for i, s in self.dense.top(vec, depth)}
+        return bm, de
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        mode: str = "hybrid",
+        fusion_method: str | None = None,
+        alpha: float | None = None,
+        rrf_k: int | None = None,
+        where: Callable[[Chunk], bool] | None = None,
+    ) -> list[Hit]:
+        """Ranked hits for a query. ``where`` keeps only the chunks it accepts."""
+        if mode not in MODES:
+            raise UserError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+        if not has_content(query) or k <= 0:
+            return []
+        s = self.settings
+        method = fusion_method or s.fusion
+        a = s.alpha if alpha is None else alpha
+        depth = len(self.chunks) if where else max(s.depth, k)
+        bm, de = self._legs(query, depth, mode)
+        if where is not None:
+            keep = {c.chunk_id for c in self.chunks if where(c)}
+            bm = {d: v for d, v in bm.items() if d in keep}
+            de = {d: v for d, v in de.items() if d in keep}
+        bm_rank = {d: r for r, d in enumerate(sorted(bm, key=lambda d: (-bm[d], d)), start=1)}
+        de_rank = {d: r for r, d in enumerate(sorted(de, key=lambda d: (-de[d], d)), start=1)}
+        if mode == "bm25":
+            ranked = sorted(bm.items(), key=lambda kv: (-kv[1], kv[0]))
+        elif mode == "dense":
+            ranked = sorted(de.items(), key=lambda kv: (-kv[1], kv[0]))
+        elif method == "rrf":
+            ranked = fusion.rrf([list(bm_rank), list(de_rank)], k=rrf_k or s.rrf_k)
+        else:
+            ranked = fusion.weighted([bm, de], [1.0 - a, a], floors=[0.0, None])
+        hits = []
+        for rank, (cid, score) in enumerate(ranked[:k], start=1):
+            hits.append(Hit(
+                rank=rank,
+                chunk=self.chunks[self.by_id[cid]],
+                score=float(score),
+                scores={"bm25": bm.get(cid), "dense": de.get(cid)},
+                ranks={"bm25": bm_rank.get(cid), "dense": de_rank.get(cid)},
+            ))
+        return hits
+
+    def document(self, doc_id: str) -> dict:
+        return self.documents[doc_id]
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load_manifest(folder: Path) -> dict:
+    """The manifest of an index folder; a UserError naming `policyqa build` when absent."""
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise UserError(f"no index at {folder}: run `policyqa build --index {folder}` first")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise UserError(f"index manifest {path} is unreadable: run `policyqa build --index {folder}`") from exc
+
+
+def open_index(path: str | Path = "index", settings: Settings | None = None, encoder: Encoder | None = None) -> Index:
+    """Load an index folder, checking its manifest against this package and model."""
+    folder = Path(path)
+    settings = (settings or Settings()).with_(index=folder)
+    man = load_manifest(folder)
+    rebuild = f"run `policyqa build --index {folder}`"
+    if man.get("schema_version") != SCHEMA_VERSION:
+        raise UserError(
+            f"index {folder} has schema {man.get('schema_version')}, this version reads {SCHEMA_VERSION}: {rebuild}"
+        )
+    if man.get("tokenizer", {}).get("name") != TOKENIZER_VERSION:
+        raise UserError(f"index {folder} was tokenized with {man.get('tokenizer')}: {rebuild}")
+    if encoder is None:
+        want = settings.model
+        built = man["model"]["name"]
+        from retrieval.model import MODEL_NAME
+
+        if (want or MODEL_NAME) != built:
+            raise UserError(f"index {folder} was built with model {built}, not {want or MODEL_NAME}: {rebuild}")
+        encoder = Embedder(
+            want,
+            query_prefix=man["model"].get("query_prefix"),
+            passage_prefix=man["model"].get("passage_prefix"),
+            batch_size=settings.batch_size,
+        )
+    elif encoder.name != man["model"]["name"]:
+        raise UserError(f"index {folder} was built with model {man['model']['name']}, not {encoder.name}: {rebuild}")
+    missing = [f for f in FILES if not (folder / f).exists()]
+    if missing:
+        raise UserError(f"index {folder} is incomplete (missing {', '.join(missing)}): {rebuild}")
+    chunks = [Chunk(**row) for row in _read_jsonl(folder / "chunks.jsonl")]
+    documents = {row["doc_id"]: row for row in _read_jsonl(folder / "documents.jsonl")}
+    facts_path = folder / "facts.jsonl"
+    facts = [Fact(**row) for row in _read_jsonl(facts_path)] if facts_path.exists() else []
+    dense = DenseIndex.load(folder / "dense.faiss")
+    if dense.size and dense.index.d != man["model"]["dim"]:
+        raise UserError(
+            f"index {folder}: vectors of {dense.index.d} dims, manifest says {man['model']['dim']}: {rebuild}"
+        )
+    bm25 = BM25Index.load(folder)
+    if dense.size != len(chunks) or bm25.n_docs != len(chunks):
+        raise UserError(f"index {folder} is inconsistent (chunks, vectors and BM25 rows differ): {rebuild}")
+    return Index(folder, man, chunks, documents, facts, bm25, dense, encoder, settings)
+
+
+def vectors_of(index: Index) -> np.ndarray:
+    """All stored vectors (for tests and diagnostics)."""
+    return index.dense.index.reconstruct_n(0, index.dense.size)

