@@ -50,6 +50,11 @@ def subject_of(clause: str) -> str:
     return s.strip()
 
 
+def _phrase(clause: str, figure: str) -> str:
+    """Subject, verb and figure: '规上工业增加值增速达9.5%' from '力争一季度实现规上工业增加值增速达'."""
+    return SUBJECT_TRIM_HEAD.sub("", clause.strip()) + figure
+
+
 def _chunk_for(chunks: list[Chunk], pos: int) -> Chunk | None:
     for c in chunks:
         if c.start <= pos < c.end:
@@ -96,6 +101,7 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                     city=place.city if place else chunk.city,
                     county=place.county if place else chunk.county,
                     subject=subject_of(clause),
+                    phrase=_phrase(clause, text[fig.start : fig.end]),
                     value=fig.value,
                     unit=fig.unit,
                     raw=fig.raw,

@@ -12,12 +12,17 @@ UNIT_ALIASES = {
 UNITS = ("个百分点|百分点|%|％|亿美元|万美元|亿元|万元|千元|元|家|个工作日|工作日|户|场|项|天|个|条|台|套|倍|人次|"
          "吨|千瓦|平方米|亩|公里|亿|万")
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿点"
-ARABIC = rf"(?P<num>\d+(?:\.\d+)?)(?:\s*[-—~至到]\s*(?P<num2>\d+(?:\.\d+)?))?\s*(?P<unit>{UNITS})"
+COUNTED = "家|户|个|项|场|人|人次|台|套|条|吨|亩"
+# "1.6万户" is 16,000 户; "387.6亿元" stays 387.6 亿元 (the unit analysts read)
+ARABIC = (
+    rf"(?P<num>\d+(?:\.\d+)?)(?:\s*[-—~至到]\s*(?P<num2>\d+(?:\.\d+)?))?\s*"
+    rf"(?:(?P<mult>万|亿)(?P<munit>{COUNTED})|(?P<unit>{UNITS}))"
+)
 # one Chinese digit before 个 is mostly idiom ("三个多月", "五个一"), not a figure
 CHINESE = rf"(?P<cnum>[{CN_DIGITS}]{{2,}}|[二三四五六七八九十两](?!个))(?P<cunit>{UNITS})"
 PERCENT_CN = rf"百分之(?P<pnum>[{CN_DIGITS}]+)"
 FIGURE = re.compile(rf"{ARABIC}|{PERCENT_CN}|{CHINESE}")
-DATE = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日)?(?:份)?")
+DATE = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日|(?P<end>底前|底|中旬|上旬|下旬))?(?:份)?")
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,10 @@ def find_figures(text: str) -> list[Figure]:
     """Numbers with units (9.5%, 387.6亿元, 45个工作日, 三十六家, 百分之九点五)."""
     out: list[Figure] = []
     for m in FIGURE.finditer(text):
-        if m.group("num") is not None:
+        if m.group("num") is not None and m.group("mult"):
+            value = float(m.group("num")) * (1e4 if m.group("mult") == "万" else 1e8)
+            unit = m.group("munit")
+        elif m.group("num") is not None:
             value = float(m.group("num"))
             unit = m.group("unit")
         elif m.group("pnum") is not None:
@@ -66,7 +74,7 @@ def find_dates(text: str) -> list[Figure]:
     """Calendar dates (2023年8月11日, 3月23日, 9-10月份 is left to periods)."""
     out = []
     for m in DATE.finditer(text):
-        if m.group("d") is None and m.group("y") is None:
+        if m.group("d") is None and m.group("y") is None and m.group("end") is None:
             continue
         out.append(Figure(0.0, "日期", m.group(0), m.start(), m.end()))
     return out
@@ -75,4 +83,4 @@ def find_dates(text: str) -> list[Figure]:
 def format_value(value: float, unit: str) -> str:
     """9.5 + '%' -> '9.5%'; 36.0 + '家' -> '36家'."""
     num = f"{value:g}" if value != int(value) else str(int(value))
-    return f"{num}{unit}"
+    return f"{num}个{unit}" if unit == "工作日" else f"{num}{unit}"

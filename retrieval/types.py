@@ -91,7 +91,8 @@ class Fact:
     province: str
     city: str
     county: str
-    subject: str  # Simplified
+    subject: str  # Simplified, e.g. 规上工业增加值增速
+    phrase: str  # Simplified, subject through figure, e.g. 规上工业增加值增速达9.5%
     value: float
     unit: str  # normalized: "%", "个百分点", "亿元", "万元", "家", "个", "天", "工作日", "年", ...
     raw: str  # the figure as written, Simplified (e.g. "9.5%")

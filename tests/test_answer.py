@@ -1,0 +1,72 @@
+"""Answers on the seed corpus, with expectations written by hand from the articles."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.answer import answer_question, regions_of
+from retrieval.question import analyze
+
+pytestmark = pytest.mark.model
+
+
+@pytest.mark.parametrize("question", [
+    "哪些地区提出了9.5%的增长目标?",
+    "哪些地區提出了9.5%的增長目標?",
+    "Which regions set 9.5% targets?",
+    "哪些地区提出了百分之九点五的增长目标",
+])
+def test_which_regions_set_9_5_percent(real_index, question):
+    ans = answer_question(real_index, question)
+    assert ans.supported
+    assert regions_of(ans) == ["广安区", "岳池县"]
+    assert [i.period for i in ans.items] == ["一季度", "全年"]
+    assert ans.answer == "广安区（一季度，规上工业增加值增速达9.5%）；岳池县（全年，规上工业增加值增长9.5%）"
+    for item in ans.items:
+        doc = real_index.documents[item.doc_id]["text"]
+        assert doc[item.span[0] : item.span[1]] == item.quote  # verbatim
+        assert any(doc[a:b] == "9.5%" for a, b in item.highlights)
+
+
+def test_hebei_cities_below_annual_target(real_index):
+    ans = answer_question(real_index, "河北哪些城市一季度预期增速低于全年目标")
+    assert [r.rstrip("市") for r in regions_of(ans)] == ["廊坊", "沧州", "张家口"]
+    assert "廊坊、滄州、張家口等市一季度預(yù)期增速低于全年目標(biāo)" in ans.items[0].quote
+
+
+@pytest.mark.parametrize(("question", "value", "doc"), [
+    ("四川全省新入规工业企业力争达到多少家", "1200家", "000_d624bf9fb98a90ad"),
+    ("福建要求年底前每月各地市举办不少于多少场促销对接活动", "10场", "001_ab3d4e721701eb82"),
+    ("河北省工业和信息化厅什么时候召开全省工业运行及工业投资视频调度会", "3月23日", "002_376b5786823bbcad"),
+    ("绵阳市要做好多少家10亿元以上重点工业企业的服务保障", "36家", "003_902afef8673d79be"),
+    ("广安区项目开工前审批时间压缩至多少个工作日", "45个工作日", "004_04f38ca700b2c47f"),
+])
+def test_one_how_many_per_seed_article(real_index, question, value, doc):
+    ans = answer_question(real_index, question)
+    assert ans.supported
+    assert ans.items[0].value == value
+    assert ans.items[0].doc_id == doc
+
+
+def test_region_of_the_project_paragraph(real_index):
+    chunk = next(c for c in real_index.chunks if c.text.startswith("聚焦項(xiàng)目突破"))
+    assert (chunk.region, chunk.province, chunk.city, chunk.county) == ("广安区", "四川省", "广安市", "广安区")
+
+
+@pytest.mark.parametrize("question", ["上海市2023年新能源汽车产量是多少", "光伏组件出口额是多少", "哪些地区提出了37.2%的增长目标"])
+def test_unanswerable_questions_say_so(real_index, question):
+    ans = answer_question(real_index, question)
+    assert not ans.supported
+    assert ans.items == ()
+    assert ans.answer.startswith("语料中找不到")
+
+
+def test_question_analysis():
+    q = analyze("河北哪些城市一季度预期增速低于全年目标")
+    assert (q.kind, q.region.name, q.period) == ("which_regions", "河北省", "一季度")
+    q = analyze("Which regions set 9.5% targets?")
+    assert (q.kind, q.lang, [(f.value, f.unit) for f in q.figures]) == ("which_regions", "en", [(9.5, "%")])
+    assert analyze("哪些地區提出了百分之九點五的增長目標").figures[0].value == 9.5
+    assert analyze("前鋒區篩選出多少家有潛力的工業企業").unit == "家"
+    assert analyze("什么时候召开调度会").kind == "when"
+    assert analyze("绵阳如何推动企业提质增效").kind == "how"

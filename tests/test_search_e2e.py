@@ -1,0 +1,52 @@
+"""End to end on the seeds with the real model: the user's question in three forms."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.model
+
+
+@pytest.mark.parametrize("query", ["哪些地区提出了9.5%的增长目标", "哪些地區提出了9.5%的增長目標", "Which regions set 9.5% targets?"])
+def test_9_5_percent_paragraphs_in_top_5(real_index, query):
+    hits = real_index.search(query, k=5, mode="hybrid")
+    texts = [h.chunk.text for h in hits]
+    assert any(t.startswith("廣安區(qū)將緊扣") for t in texts)
+    assert any(t.startswith("2023年,岳池縣將聚焦") for t in texts)
+
+
+def test_punctuation_only_query(real_index):
+    assert real_index.search("？！。，", k=5) == []
+
+
+def test_cli_search_json_one_line_per_query(real_index, capsys):
+    from retrieval.cli import main
+
+    rc = main(["search", "--index", str(real_index.folder), "--k", "3", "--json", "9.5%", "。。"])
+    assert rc == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    first = json.loads(lines[0])
+    assert set(first) == {"query", "mode", "took_ms", "hits"}
+    assert first["hits"][0]["scores"].keys() == {"bm25", "dense"}
+    assert "9.5%" in first["hits"][0]["text"]
+    assert json.loads(lines[1])["hits"] == []
+
+
+def test_cli_ask_json(real_index, capsys):
+    from retrieval.cli import main
+
+    assert main(["ask", "--index", str(real_index.folder), "--json", "Which regions set 9.5% targets?"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [i["region"] for i in out["items"]] == ["广安区", "岳池县"]
+    assert {"question", "kind", "answer", "items", "evidence"} <= set(out)
+
+
+def test_cli_missing_index_is_one_line(tmp_path, capsys):
+    from retrieval.cli import main
+
+    assert main(["search", "--index", str(tmp_path / "none"), "x"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "policyqa build" in err
