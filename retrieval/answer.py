@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from retrieval.figures import find_dates, find_figures, format_value
 from retrieval.index import Index
@@ -15,6 +15,7 @@ from retrieval.types import Answer, AnswerItem, Chunk, Fact, Hit
 EVIDENCE_K = 10
 MIN_COVERAGE = 0.5  # share of a Chinese question's content terms a supporting sentence must contain
 ENUMERATION = re.compile(r"^[、和及与,，\s]*$")
+RANGE = re.compile(r"^\s*[至到~—-]\s*$")
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ def _inside(province: str, city: str, county: str, region: str, p: Place) -> boo
     return province == p.province
 
 
-def _chunk_inside(c: Chunk, p: Place) -> bool:
-    return _inside(c.province, c.city, c.county, c.region, p) or p.name in c.norm
+def _chunk_inside(c: Chunk, p: Place, written: str) -> bool:
+    """In the region, or naming it ("重庆工业" for 重庆市 in a 武胜县 paragraph)."""
+    return _inside(c.province, c.city, c.county, c.region, p) or p.name in c.norm or written in c.norm
 
 
 def _highlights(doc_text: str, start: int, end: int, terms: tuple[str, ...], extra=()) -> tuple[tuple[int, int], ...]:
@@ -196,8 +198,21 @@ def _figure_answer(index: Index, q: Question, hits: list[Hit]) -> Answer:
         anchor = max((s.norm.find(t) + len(t) for t in terms), default=0)
         fig = min(figs, key=lambda f: (f.start < anchor - 40, abs(f.start - anchor)))
         nz = normalize(s.text)
+        if q.kind == "when":
+            value = fig.raw
+        else:  # a range ("2万元至20万元") is one answer
+            same = figs if fig in figs else [fig]
+            i = same.index(fig)
+            lo, hi = i, i
+            while lo > 0 and RANGE.match(s.norm[same[lo - 1].end : same[lo].start]):
+                lo -= 1
+            while hi < len(same) - 1 and RANGE.match(s.norm[same[hi].end : same[hi + 1].start]):
+                hi += 1
+            value = format_value(same[lo].value, fig.unit)
+            if hi > lo:
+                value += "至" + format_value(same[hi].value, fig.unit)
+            fig = replace(same[lo], end=same[hi].end)
         a, b = nz.original_span(fig.start, fig.end)
-        value = fig.raw if q.kind == "when" else format_value(fig.value, fig.unit)
         region = s.hit.chunk.region
         item = _item(index, s, region, "", value, q, [(s.start + a, s.start + b)])
         return Answer(q.text, q.kind, f"{region}：{value}（{s.norm}）", (item,), tuple(hits), True)
@@ -221,7 +236,8 @@ def _unsupported(q: Question, hits: list[Hit], why: str) -> Answer:
 def answer_question(index: Index, question: str, mode: str = "hybrid") -> Answer:
     """Answer from the index alone: quoted, sourced, or plainly unsupported."""
     q = analyze(question)
-    where = (lambda c: _chunk_inside(c, q.region)) if q.region is not None else None
+    written = q.norm[q.region.start : q.region.end] if q.region is not None else ""
+    where = (lambda c: _chunk_inside(c, q.region, written)) if q.region is not None else None
     hits = index.search(question, k=EVIDENCE_K, mode=mode, where=where)
     if not hits and q.region is not None:
         return _unsupported(q, index.search(question, k=EVIDENCE_K, mode=mode), f"语料中没有{q.region.name}的内容")

@@ -210,8 +210,11 @@ class Index:
     def __post_init__(self) -> None:
         self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
 
-    def _legs(self, query: str, depth: int, mode: str) -> tuple[dict[str, float], dict[str, float]]:
+    def legs(self, query: str, depth: int, mode: str = "hybrid") -> tuple[dict[str, float], dict[str, float]]:
+        """Raw BM25 and dense scores (chunk_id -> score) of the top ``depth`` chunks of each leg."""
         bm, de = {}, {}
+        if not has_content(query):
+            return bm, de
         if mode in ("hybrid", "bm25"):
             bm = {self.chunks[i].chunk_id: s for i, s in self.bm25.top(tokenize(query), depth)}
         if mode in ("hybrid", "dense"):
@@ -234,15 +237,28 @@ class Index:
             raise UserError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
         if not has_content(query) or k <= 0:
             return []
-        s = self.settings
-        method = fusion_method or s.fusion
-        a = s.alpha if alpha is None else alpha
-        depth = len(self.chunks) if where else max(s.depth, k)
-        bm, de = self._legs(query, depth, mode)
+        depth = len(self.chunks) if where else max(self.settings.depth, k)
+        bm, de = self.legs(query, depth, mode)
         if where is not None:
             keep = {c.chunk_id for c in self.chunks if where(c)}
             bm = {d: v for d, v in bm.items() if d in keep}
             de = {d: v for d, v in de.items() if d in keep}
+        return self.rank(bm, de, k, mode, fusion_method, alpha, rrf_k)
+
+    def rank(
+        self,
+        bm: dict[str, float],
+        de: dict[str, float],
+        k: int = 10,
+        mode: str = "hybrid",
+        fusion_method: str | None = None,
+        alpha: float | None = None,
+        rrf_k: int | None = None,
+    ) -> list[Hit]:
+        """Fuse two legs' scores into ranked hits (pure: the inputs are not changed)."""
+        s = self.settings
+        method = fusion_method or s.fusion
+        a = s.alpha if alpha is None else alpha
         bm_rank = {d: r for r, d in enumerate(sorted(bm, key=lambda d: (-bm[d], d)), start=1)}
         de_rank = {d: r for r, d in enumerate(sorted(de, key=lambda d: (-de[d], d)), start=1)}
         if mode == "bm25":

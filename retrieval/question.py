@@ -26,12 +26,14 @@ _EN = {
     "how_many": re.compile(r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|rate|amount)\b|\bto how many\b"),
     "how": re.compile(r"^how\b|\bwhat measures\b|\bin what way\b"),
 }
+# The unit asked for: first a measure word bound to the question word ("多少家"), then the topic.
 _UNIT_ZH = (
-    (re.compile(r"工作日"), "工作日"), (re.compile(r"多少家|几家"), "家"), (re.compile(r"多少户|几户"), "户"),
-    (re.compile(r"多少场|几场"), "场"), (re.compile(r"多少项|几项"), "项"), (re.compile(r"多少条|几条"), "条"),
-    (re.compile(r"多少亿|几亿|资金|产值|投资|规模|税收"), "亿元"), (re.compile(r"多少万元|几万元|奖励"), "万元"),
-    (re.compile(r"多少天|几天"), "天"), (re.compile(r"增速|增长|百分之|%|比重|占比"), "%"),
-    (re.compile(r"多少个|几个|几大"), "个"),
+    (re.compile(r"多少个?工作日|几个工作日"), "工作日"), (re.compile(r"多少家|几家"), "家"),
+    (re.compile(r"多少户|几户"), "户"), (re.compile(r"多少场|几场"), "场"), (re.compile(r"多少项|几项"), "项"),
+    (re.compile(r"多少条|几条"), "条"), (re.compile(r"多少亿|几亿"), "亿元"), (re.compile(r"多少万元|几万元"), "万元"),
+    (re.compile(r"多少天|几天"), "天"), (re.compile(r"多少个|几个|几大"), "个"),
+    (re.compile(r"百分之|%|增速|增长|比重|占比"), "%"),
+    (re.compile(r"资金|产值|投资|规模|税收|奖励"), "亿元"),
 )
 _UNIT_EN = (
     (re.compile(r"working days?"), "工作日"), (re.compile(r"enterprises|companies|firms|businesses"), "家"),

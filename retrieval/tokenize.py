@@ -11,7 +11,7 @@ from retrieval.normalize import norm_text
 
 log = logging.getLogger(__name__)
 
-TOKENIZER_VERSION = "jieba-search-figures-1"
+TOKENIZER_VERSION = "jieba-search-figures-2"
 UNITS = (
     "个百分点|百分点|%|‰|亿元|万元|千元|元|亿美元|万美元|亿|万|家|个工作日|工作日|个|户|场|项|天|日|"
     "条|台|套|倍|人次|人|吨|千瓦|平方米|亩|公里|年|月|季度"
@@ -22,7 +22,7 @@ WORD = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
 STOPWORDS = frozenset(
     """
     的 了 和 与 及 是 在 有 为 对 等 将 把 被 也 都 就 而 并 或 之 其 这 那 个 中 上 下 以 于 从 到 由 向
-    哪些 哪个 哪 什么 多少 几 如何 怎么 怎样 吗 呢 啥 是否 提出 有关 关于 请问
+    哪些 哪个 哪 什么 多少 几 几个 多大 如何 怎么 怎样 吗 呢 啥 是否 提出 有关 关于 请问
     the a an of in on to for and or is are was were which what how many much when where who
     set sets did do does by with at from that this
     """.split()
