@@ -233,14 +233,15 @@ def _unsupported(q: Question, hits: list[Hit], why: str) -> Answer:
     return Answer(q.text, q.kind, line, (), tuple(hits), False)
 
 
-def answer_question(index: Index, question: str, mode: str = "hybrid") -> Answer:
+def answer_question(index: Index, question: str, mode: str = "hybrid", alpha: float | None = None) -> Answer:
     """Answer from the index alone: quoted, sourced, or plainly unsupported."""
     q = analyze(question)
     written = q.norm[q.region.start : q.region.end] if q.region is not None else ""
     where = (lambda c: _chunk_inside(c, q.region, written)) if q.region is not None else None
-    hits = index.search(question, k=EVIDENCE_K, mode=mode, where=where)
+    hits = index.search(question, k=EVIDENCE_K, mode=mode, alpha=alpha, where=where)
     if not hits and q.region is not None:
-        return _unsupported(q, index.search(question, k=EVIDENCE_K, mode=mode), f"语料中没有{q.region.name}的内容")
+        nearest = index.search(question, k=EVIDENCE_K, mode=mode, alpha=alpha)
+        return _unsupported(q, nearest, f"语料中没有{q.region.name}的内容")
     if not hits:
         return _unsupported(q, [], "问题里没有可检索的内容")
     if q.kind == "which_regions" and q.figures:

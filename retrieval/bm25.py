@@ -64,6 +64,16 @@ class BM25Index:
         w = idf[tf.row] * tf.data * (self.k1 + 1) / denom
         return sparse.csr_matrix((w, (tf.row, tf.col)), shape=self.tf.shape)
 
+    def df(self, term: str) -> int:
+        """Number of documents containing a term."""
+        i = self.vocab.get(term)
+        return 0 if i is None else int(self.tf.indptr[i + 1] - self.tf.indptr[i])
+
+    def max_score(self, query_tokens: list[str]) -> float:
+        """Upper bound of any document's score: every known query term at saturating frequency."""
+        df = np.array([self.df(t) for t in query_tokens if t in self.vocab], dtype=np.float64)
+        return float(lucene_idf(self.n_docs, df).sum() * (self.k1 + 1)) if self.n_docs else 0.0
+
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """Scores of every document; a repeated query term counts again, as in rank-bm25."""
         out = np.zeros(self.n_docs, dtype=np.float64)

@@ -128,8 +128,19 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from retrieval.evaluation import run_eval
+    from retrieval.evaluation import run_eval, tune_fusion, write_tuning
 
+    if args.tune:
+        result = tune_fusion(Path(args.gold), _settings(args))
+        path = None if args.no_report else write_tuning(result, Path(args.out))
+        if args.json:
+            _emit({"best": result["best"], "grid": result["grid"], "report": str(path) if path else None})
+        else:
+            b = result["best"]
+            print(f"best on the train split: {b['method']} alpha={b['alpha']} rrf_k={b['rrf_k']} "
+                  f"bm25_ceiling={b['bm25_ceiling']}: held-out MRR@10 {b['test']['mrr@10']:.3f}, "
+                  f"Recall@5 {b['test']['recall@5']:.3f}" + (f" (report {path})" if path else ""))
+        return 0
     report = run_eval(
         gold=Path(args.gold), settings=_settings(args), modes=args.modes.split(","),
         out_dir=Path(args.out), write=not args.no_report,
@@ -215,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--modes", default="bm25,dense,hybrid")
     e.add_argument("--out", default="eval/reports")
     e.add_argument("--no-report", action="store_true", help="print only; write no report files")
+    e.add_argument("--tune", action="store_true", help="grid over fusion settings: train split, held-out split")
     e.add_argument("--json", action="store_true", help="last line: one JSON summary object")
     e.set_defaults(func=cmd_eval)
 

@@ -25,6 +25,7 @@ from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
 
+CEILINGS = (0.0, 0.25, 0.5, 0.75)
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 K = 10
 
@@ -193,6 +194,9 @@ def _percentile(xs: list[float], p: float) -> float:
 def ensure_index(gold: GoldSet, settings: Settings) -> Index:
     """Open the gold set's index, building it when missing or built from another corpus."""
     s = settings.with_(corpus=gold.corpus, index=gold.index)
+    if not s.corpus.is_dir():
+        raise UserError(f"the corpus of gold set {gold.name} is missing ({s.corpus}): "
+                        "run `.venv/bin/python eval/build_pd_gold.py` first")
     man = s.index / "manifest.json"
     stale = not man.exists() or json.loads(man.read_text(encoding="utf-8")).get("corpus_hash") != corpus_hash(s.corpus)
     if stale:
@@ -298,15 +302,36 @@ def tune_fusion(gold: Path, settings: Settings, index: Index | None = None) -> d
     index = index or ensure_index(gs, settings)
     qrels = qrels_for(index, gs)
     legs = {q.qid: index.legs(q.query, max(settings.depth, K)) for q in gs.queries}
-    grid = [("weighted", round(a * 0.1, 1), None) for a in range(11)] + [("rrf", None, k) for k in (5, 10, 20, 60, 100)]
+    grid = [("weighted", round(a * 0.1, 1), None, c) for c in CEILINGS for a in range(11)]
+    grid += [("rrf", None, k, 0.0) for k in (5, 10, 20, 60, 100)]
     rows = []
-    for method, alpha, rrf_k in grid:
-        run = {qid: _run_entry(index.rank(bm, de, K, "hybrid", method, alpha, rrf_k)) for qid, (bm, de) in legs.items()}
-        row = {"method": method, "alpha": alpha, "rrf_k": rrf_k}
+    base = index.settings
+    for method, alpha, rrf_k, ceiling in grid:
+        index.settings = base.with_(bm25_ceiling=ceiling)
+        run = {qid: _run_entry(index.rank(lg, K, "hybrid", method, alpha, rrf_k)) for qid, lg in legs.items()}
+        row = {"method": method, "alpha": alpha, "rrf_k": rrf_k, "bm25_ceiling": ceiling}
         for split in ("train", "test"):
             ids = [q.qid for q in gs.queries if q.split == split]
             res = evaluate_runs({i: qrels[i] for i in ids}, {i: run[i] for i in ids})
             row[split] = res
         rows.append(row)
+    index.settings = base
     best = max(rows, key=lambda r: (r["train"]["mrr@10"], r["train"]["recall@5"]))
     return {"gold": gs.name, "grid": rows, "best": best}
+
+
+def write_tuning(result: dict, out_dir: Path) -> Path:
+    """The fusion grid as a markdown table (train and held-out splits)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{date.today().isoformat()}-{result['gold']}-fusion-grid.md"
+    lines = [f"# Fusion grid: {result['gold']}", "",
+             "Chosen on the train split (odd question numbers), reported on the held-out split (even).", "",
+             "| method | alpha | rrf_k | bm25_ceiling | train MRR@10 | train R@5 | held-out MRR@10 | held-out R@5 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in result["grid"]:
+        mark = " **best**" if r is result["best"] else ""
+        lines.append(f"| {r['method']}{mark} | {r['alpha']} | {r['rrf_k']} | {r['bm25_ceiling']} | "
+                     f"{r['train']['mrr@10']:.3f} | {r['train']['recall@5']:.3f} | "
+                     f"{r['test']['mrr@10']:.3f} | {r['test']['recall@5']:.3f} |")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

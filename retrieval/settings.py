@@ -23,12 +23,17 @@ class Settings:
     # chunking: a CJK character is at most one XLM-R token, so this bounds a chunk
     # (with its title and section) well under the model's 512 tokens.
     max_chunk_chars: int = 400
+    sentence_vectors: bool = True  # also embed each sentence; a chunk scores its best vector
+    dense_title: bool = False  # prepend the article title to what is embedded (measured: no)
     # BM25 (rank-bm25 with Lucene's non-negative idf, see retrieval/bm25.py)
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     # fusion: "weighted" (min-max, alpha on dense) or "rrf"; defaults set by `policyqa eval`
     fusion: str = "weighted"
     alpha: float = 0.5
+    # BM25 scores are scaled by max(best hit, bm25_ceiling * best possible score), so a query
+    # whose best BM25 match covers little of it does not outweigh the dense leg (0 = off)
+    bm25_ceiling: float = 0.5
     rrf_k: int = 60
     depth: int = 100  # candidates taken from each leg before fusing
     k: int = 10
