@@ -74,7 +74,7 @@ def test_ask_in_a_real_browser(served_app, tmp_path):
     driver = webdriver.Chrome(service=Service(driver_path), options=opts)
     try:
         driver.get(served_app)
-        box = WebDriverWait(driver, 120).until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[type='text']")))
+        box = WebDriverWait(driver, 120).until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[aria-label^='Question']")))
         box.send_keys("哪些地区提出了9.5%的增长目标?", Keys.ENTER)
         WebDriverWait(driver, 120).until(
             lambda d: "岳池县（全年" in d.find_element(By.TAG_NAME, "body").text
