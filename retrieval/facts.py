@@ -35,12 +35,14 @@ def _qualifier(clause: str, after: str) -> str:
     return "、".join(q)
 
 
-def _period(sentence: str, at: int) -> str:
-    before = [m for m in PERIODS.finditer(sentence) if m.end() <= at]
+def _period(sentence: str, start: int, end: int) -> str:
+    """The time phrase nearest before the figure; else one after it in the same clause."""
+    before = [m for m in PERIODS.finditer(sentence) if m.end() <= start]
     if before:
         return before[-1].group(0)
-    first = PERIODS.search(sentence)
-    return first.group(0) if first else ""
+    clause_end = next((m.start() for m in CLAUSE_BREAK.finditer(sentence, end) if sentence[m.start()] != " "), None)
+    after = PERIODS.search(sentence, end, clause_end if clause_end is not None else len(sentence))
+    return after.group(0) if after else ""
 
 
 def subject_of(clause: str) -> str:
@@ -48,6 +50,23 @@ def subject_of(clause: str) -> str:
     s = SUBJECT_TRIM_HEAD.sub("", clause.strip())
     s = SUBJECT_TRIM_TAIL.sub("", s)
     return s.strip()
+
+
+COUNT_UNITS = frozenset({"家", "个", "户", "项", "条", "场", "台", "套"})
+NOUN_AFTER = re.compile(r"^(?:以上|左右|多)?的?([^,，;；。、:：“”()（）\s]{2,16})")
+
+
+def counted_noun(text: str, fig) -> str:
+    """What a count is of: "36家10亿元以上重点工业企业" -> the noun after the figure."""
+    if fig.unit not in COUNT_UNITS:
+        return ""
+    m = NOUN_AFTER.match(text[fig.end :])
+    if not m:
+        return ""
+    noun = m.group(1)
+    if noun in ("以上", "左右", "以内", "以下") or re.search(r"\d", noun):
+        return ""  # "1200家以上。", "36家10亿元以上…": fall back to the words before the figure
+    return noun
 
 
 def _phrase(clause: str, figure: str) -> str:
@@ -100,13 +119,13 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                     province=place.province if place else chunk.province,
                     city=place.city if place else chunk.city,
                     county=place.county if place else chunk.county,
-                    subject=subject_of(clause),
+                    subject=counted_noun(text, fig) or subject_of(clause),
                     phrase=_phrase(clause, text[fig.start : fig.end]),
                     value=fig.value,
                     unit=fig.unit,
                     raw=fig.raw,
                     qualifier=_qualifier(clause, text[fig.end : fig.end + 3]),
-                    period=_period(text, fig.start),
+                    period=_period(text, fig.start, fig.end),
                     sentence=raw_sentence,
                     start=s_start,
                     end=s_start + len(raw_sentence),

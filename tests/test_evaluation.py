@@ -1,0 +1,35 @@
+import math
+from pathlib import Path
+
+import pytest
+
+from retrieval.evaluation import evaluate_runs, load_gold, qrels_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_metric_wiring_on_a_run_computed_by_hand():
+    qrels = {"q1": {"a": 1, "b": 1}, "q2": {"c": 1}}
+    run = {"q1": {"a": 3.0, "x": 2.0, "b": 1.0}, "q2": {"x": 2.0, "c": 1.0}}
+    m = evaluate_runs(qrels, run)
+    assert m["recall@1"] == pytest.approx((1 / 2 + 0) / 2)
+    assert m["recall@5"] == pytest.approx((1 + 1) / 2)
+    assert m["mrr@10"] == pytest.approx((1 / 1 + 1 / 2) / 2)
+    ndcg_q1 = (1 / math.log2(2) + 1 / math.log2(4)) / (1 / math.log2(2) + 1 / math.log2(3))
+    ndcg_q2 = (1 / math.log2(3)) / 1
+    assert m["ndcg@10"] == pytest.approx((ndcg_q1 + ndcg_q2) / 2)
+
+
+def test_a_query_without_hits_counts_as_zero():
+    m = evaluate_runs({"q1": {"a": 1}, "q2": {"b": 1}}, {"q1": {"a": 1.0}})
+    assert m["mrr@10"] == pytest.approx(0.5)
+
+
+def test_seed_gold_is_large_mixed_and_maps_onto_chunks(fake_index):
+    gold = load_gold(ROOT / "eval" / "gold" / "seed")
+    assert len(gold.queries) >= 60
+    other = [q for q in gold.queries if q.lang in ("zh-Hant", "en")]
+    assert len(other) * 3 >= len(gold.queries)
+    qrels = qrels_for(fake_index, gold)  # raises when a quote matches no chunk
+    assert all(qrels[q.qid] for q in gold.queries)
+    assert {q.split for q in gold.queries} == {"train", "test"}
