@@ -37,6 +37,7 @@ def load_index(index: str, stamp: float) -> Index:
     """One Index per process, shared by every session (searching does not change it)."""
     idx = open_index(Path(index), settings())
     idx.search("预热", k=1)  # load the model now, not on the first question
+    idx.english_terms("Warm up")  # and the English lexicon (CEDICT, pinyin of the vocabulary)
     return idx
 
 

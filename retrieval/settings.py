@@ -19,7 +19,7 @@ class Settings:
     model: str | None = None
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
-    batch_size: int = 32  # chosen by scripts/bench_embed.py (see README)
+    batch_size: int = 8  # fastest and smallest in scripts/bench_embed.py (README, "Measured")
     # chunking: a CJK character is at most one XLM-R token, so this bounds a chunk
     # (with its title and section) well under the model's 512 tokens.
     max_chunk_chars: int = 400
