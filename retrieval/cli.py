@@ -30,23 +30,11 @@ def _emit(obj: object) -> None:
     sys.stdout.flush()
 
 
-def _open(args: argparse.Namespace, build_if_missing: bool = False):
+def _open(args: argparse.Namespace):
     from retrieval.index import open_index
 
     settings = _settings(args)
-    if build_if_missing and not (settings.index / "manifest.json").exists():
-        log.warning("no index at %s: building it from %s first", settings.index, settings.corpus)
-        cmd_build_settings(settings, progress=True)
     return open_index(settings.index, settings)
-
-
-def cmd_build_settings(settings, progress: bool) -> None:
-    from retrieval.index import build_index
-
-    report = build_index(settings, progress=progress)
-    for s in report.skipped:
-        log.warning("skipped %s: %s", s.path, s.reason)
-    log.warning("%s", report.line())
 
 
 def cmd_build(args: argparse.Namespace) -> int:

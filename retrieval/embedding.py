@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -121,14 +120,8 @@ class Embedder:
 
     def describe(self) -> dict:
         """Model name, prefixes and dimension, for the index manifest."""
+        from retrieval import model as bundled
+
         qp, pp = self.prefixes
-        return {"name": self.name, "dim": self.dim, "query_prefix": qp, "passage_prefix": pp}
-
-
-def read_prompts(folder: Path) -> dict[str, str]:
-    """The prompts of a sentence-transformers folder (empty when none)."""
-    try:
-        cfg = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return cfg.get("prompts") or {}
+        rev = bundled.revision() if self._spec is None else None
+        return {"name": self.name, "dim": self.dim, "query_prefix": qp, "passage_prefix": pp, "revision": rev}

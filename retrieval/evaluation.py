@@ -199,9 +199,13 @@ def ensure_index(gold: GoldSet, settings: Settings) -> Index:
                         "run `.venv/bin/python eval/build_pd_gold.py` first")
     man = s.index / "manifest.json"
     stale = not man.exists() or json.loads(man.read_text(encoding="utf-8")).get("corpus_hash") != corpus_hash(s.corpus)
-    if stale:
-        log.warning("building the index for %s at %s", gold.name, s.index)
-        build_index(s, progress=True)
+    if not stale:
+        try:
+            return open_index(s.index, s)
+        except UserError as exc:  # built by another model or schema
+            log.warning("%s", exc)
+    log.warning("building the index for %s at %s", gold.name, s.index)
+    build_index(s, progress=True)
     return open_index(s.index, s)
 
 

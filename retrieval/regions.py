@@ -131,16 +131,3 @@ def attribute_regions(docs: list[Document], chunks: list[Chunk]) -> list[Chunk]:
             continue
         out.append(replace(c, region=place.name, province=place.province, city=place.city, county=place.county))
     return out
-
-
-def within(place_name: str, c_province: str, c_city: str, c_county: str) -> bool:
-    """True when a chunk's region lies inside the named region (or is it)."""
-    target = mentions(norm_text(place_name))
-    if not target:
-        return False
-    t = target[0]
-    if t.county:
-        return c_county == t.county
-    if t.city:
-        return c_city == t.city
-    return c_province == t.province

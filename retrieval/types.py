@@ -62,7 +62,7 @@ class Hit:
     scores: dict[str, float | None] = field(default_factory=dict)
     ranks: dict[str, int | None] = field(default_factory=dict)
 
-    def to_json(self, doc_outlet: str | None = None, doc_date: str | None = None) -> dict:
+    def to_json(self) -> dict:
         c = self.chunk
         return {
             "rank": self.rank,

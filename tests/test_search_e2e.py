@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -50,3 +51,17 @@ def test_cli_missing_index_is_one_line(tmp_path, capsys):
     assert main(["search", "--index", str(tmp_path / "none"), "x"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "policyqa build" in err
+
+
+def test_an_index_from_another_model_build_is_refused(real_index, tmp_path):
+    from retrieval.errors import UserError
+    from retrieval.index import open_index
+
+    copy = tmp_path / "index"
+    shutil.copytree(real_index.folder, copy)
+    man = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    assert man["model"]["revision"]
+    man["model"]["revision"] = "1-000000000000"
+    (copy / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+    with pytest.raises(UserError, match="policyqa build"):
+        open_index(copy)
