@@ -22,6 +22,8 @@ def _settings(args: argparse.Namespace):
         corpus=Path(args.corpus) if getattr(args, "corpus", None) else None,
         index=Path(args.index) if getattr(args, "index", None) else None,
         model=getattr(args, "model", None),
+        query_prefix=getattr(args, "query_prefix", None),
+        passage_prefix=getattr(args, "passage_prefix", None),
     )
 
 
@@ -182,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build the index from the corpus")
     common(b, corpus=True)
+    b.add_argument("--query-prefix", default=None, help="text put before questions (default: the model's own)")
+    b.add_argument("--passage-prefix", default=None, help="text put before paragraphs (default: the model's own)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_build)
 

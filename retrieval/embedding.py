@@ -50,7 +50,7 @@ class Embedder:
         from retrieval import model as bundled
 
         self.name = model or bundled.MODEL_NAME
-        self._spec = model
+        self._spec = None if model == bundled.MODEL_NAME else model  # the bundled model by name too
         self._cache_dir = cache_dir
         self._qp, self._pp = query_prefix, passage_prefix
         self.batch_size = batch_size

@@ -163,7 +163,7 @@ def build_index(
     note("attributing regions", 0.1)
     chunks = attribute_regions(docs, chunks)
     facts = extract_facts(docs, chunks)
-    encoder = encoder or Embedder(settings.model, batch_size=settings.batch_size)
+    encoder = encoder or Embedder(settings.model, settings.query_prefix, settings.passage_prefix, settings.batch_size)
     note("embedding paragraphs", 0.2)
     texts, owner = dense_units(chunks, settings)
     vectors = encoder.encode_passages(texts, progress=progress)
@@ -363,13 +363,14 @@ def open_index(path: str | Path = "index", settings: Settings | None = None, enc
     if man.get("tokenizer", {}).get("name") != TOKENIZER_VERSION:
         raise UserError(f"index {folder} was tokenized with {man.get('tokenizer')}: {rebuild}")
     if encoder is None:
-        want = settings.model
-        built = man["model"]["name"]
         from retrieval.model import MODEL_NAME
 
+        built = man["model"]["name"]
+        # no --model: search with the model the index was built with
+        want = settings.model or (None if built == MODEL_NAME else built)
         if (want or MODEL_NAME) != built:
             raise UserError(f"index {folder} was built with model {built}, not {want or MODEL_NAME}: {rebuild}")
-        if want is None:
+        if want in (None, MODEL_NAME):
             from retrieval.model import revision
 
             if man["model"].get("revision") != revision():

