@@ -309,17 +309,14 @@ def tune_fusion(gold: Path, settings: Settings, index: Index | None = None) -> d
     grid = [("weighted", round(a * 0.1, 1), None, c) for c in CEILINGS for a in range(11)]
     grid += [("rrf", None, k, 0.0) for k in (5, 10, 20, 60, 100)]
     rows = []
-    base = index.settings
     for method, alpha, rrf_k, ceiling in grid:
-        index.settings = base.with_(bm25_ceiling=ceiling)
-        run = {qid: _run_entry(index.rank(lg, K, "hybrid", method, alpha, rrf_k)) for qid, lg in legs.items()}
+        run = {qid: _run_entry(index.rank(lg, K, "hybrid", method, alpha, rrf_k, ceiling)) for qid, lg in legs.items()}
         row = {"method": method, "alpha": alpha, "rrf_k": rrf_k, "bm25_ceiling": ceiling}
         for split in ("train", "test"):
             ids = [q.qid for q in gs.queries if q.split == split]
             res = evaluate_runs({i: qrels[i] for i in ids}, {i: run[i] for i in ids})
             row[split] = res
         rows.append(row)
-    index.settings = base
     best = max(rows, key=lambda r: (r["train"]["mrr@10"], r["train"]["recall@5"]))
     return {"gold": gs.name, "grid": rows, "best": best}
 

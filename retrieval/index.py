@@ -241,13 +241,6 @@ class Index:
         self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         self._readings: dict[str, tuple[str, ...]] | None = None
 
-    def query_tokens(self, query: str) -> list[str]:
-        """BM25 terms of a query; an English question also gets its CEDICT translations."""
-        tokens = tokenize(query)
-        if has_latin_only(query):
-            tokens += self.english_terms(query)
-        return tokens
-
     def english_terms(self, query: str) -> list[str]:
         """Chinese index terms for an English question (CEDICT glosses, pinyin of local names)."""
         if self._readings is None:
@@ -259,6 +252,17 @@ class Index:
         legs = Legs({}, {})
         if not has_content(query):
             return legs
+        # an English question gets Chinese terms: BM25 matches them, the dense model reads them as a gloss
+        gloss = self.english_terms(query) if has_latin_only(query) else []
+        if mode in ("hybrid", "bm25"):
+            tokens = tokenize(query) + gloss
+            legs.bm25.update((self.chunks[i].chunk_id, s) for i, s in self.bm25.top(tokens, depth))
+            legs.bm25_max = self.bm25.max_score(tokens)
+        if mode in ("hybrid", "dense"):
+            text = " ".join([norm_text(query), *gloss])
+            vec = self.encoder.encode_queries([text])[0]
+            legs.dense.update((self.chunks[i].chunk_id, s) for i, s in self.dense.top(vec, depth))
+        return legs
         if mode in ("hybrid", "bm25"):
             tokens = self.query_tokens(query)
             legs.bm25.update((self.chunks[i].chunk_id, s) for i, s in self.bm25.top(tokens, depth))
@@ -302,6 +306,7 @@ class Index:
         fusion_method: str | None = None,
         alpha: float | None = None,
         rrf_k: int | None = None,
+        bm25_ceiling: float | None = None,
     ) -> list[Hit]:
         """Fuse two legs' scores into ranked hits (pure: the inputs are not changed)."""
         bm, de = legs.bm25, legs.dense
@@ -317,7 +322,8 @@ class Index:
         elif method == "rrf":
             ranked = fusion.rrf([list(bm_rank), list(de_rank)], k=rrf_k or s.rrf_k)
         else:
-            ceiling = s.bm25_ceiling * legs.bm25_max if s.bm25_ceiling else None
+            share = s.bm25_ceiling if bm25_ceiling is None else bm25_ceiling
+            ceiling = share * legs.bm25_max if share else None
             ranked = fusion.weighted([bm, de], [1.0 - a, a], floors=[0.0, None], ceilings=[ceiling, None])
         hits = []
         for rank, (cid, score) in enumerate(ranked[:k], start=1):
