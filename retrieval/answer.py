@@ -104,7 +104,8 @@ def _sentences(index: Index, q: Question, hits: list[Hit]) -> list[Sentence]:
 
 def _item(index: Index, s: Sentence, region: str, period: str, value: str, q: Question, extra=()) -> AnswerItem:
     doc_text = index.documents[s.hit.chunk.doc_id]["text"]
-    assert doc_text[s.start : s.end] == s.text  # a quote is verbatim or it is not shown
+    if doc_text[s.start : s.end] != s.text:  # a quote is verbatim or it is not shown
+        raise ValueError(f"quote of {s.hit.chunk.chunk_id} does not match its source")
     return AnswerItem(
         region=region, period=period, value=value, quote=s.text, doc_id=s.hit.chunk.doc_id,
         chunk_id=s.hit.chunk.chunk_id, span=(s.start, s.end),

@@ -172,6 +172,8 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from retrieval.settings import DEFAULT
+
     p = argparse.ArgumentParser(prog="policyqa", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True)
@@ -191,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("search", help="ranked paragraphs for one or more queries")
     common(s)
-    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--k", type=int, default=DEFAULT.k, help=f"hits per query (default: {DEFAULT.k})")
     s.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
     s.add_argument("--json", action="store_true", help="one JSON line per query")
     s.add_argument("query", nargs="+")
