@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from retrieval.answer import answer_question, filter_facts
+from retrieval.answer.extractive import answer_question, filter_facts
 from retrieval.errors import UserError
 from retrieval.index import Index, build_index, open_index
 from retrieval.render import display_text, highlight, term_spans

@@ -17,7 +17,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(index, name)
     if name == "answer_question":
-        from retrieval.answer import answer_question
+        from retrieval.answer.extractive import answer_question
 
         return answer_question
     raise AttributeError(name)

@@ -75,7 +75,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from retrieval.answer import answer_question
+    from retrieval.answer.extractive import answer_question
 
     index = _open(args)
     for question in args.question:
@@ -93,7 +93,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
-    from retrieval.answer import filter_facts
+    from retrieval.answer.extractive import filter_facts
 
     index = _open(args)
     facts = filter_facts(index.facts, region=args.region, unit=args.unit)
@@ -143,7 +143,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    from retrieval import model
+    from retrieval.embedding import model
 
     cache = Path(args.cache_dir) if args.cache_dir else None
     if args.action == "install":

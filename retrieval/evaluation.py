@@ -18,10 +18,10 @@ from datetime import date
 from pathlib import Path
 
 from retrieval.errors import UserError
-from retrieval.figures import find_figures
 from retrieval.index import Index, build_index, corpus_hash, open_index
-from retrieval.normalize import norm_text
 from retrieval.settings import Settings
+from retrieval.text.figures import find_figures
+from retrieval.text.normalize import norm_text
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def _run_entry(hits) -> dict[str, float]:
 
 def answer_correct(ans, expected: dict) -> bool:
     """Does an Answer give the expected regions / value / date?"""
-    from retrieval.answer import regions_of
+    from retrieval.answer.extractive import regions_of
 
     if not ans.supported or not ans.items:
         return False
@@ -247,7 +247,7 @@ def run_eval(
     )
     with_answer = [q for q in gs.queries if q.answer]
     if with_answer:
-        from retrieval.answer import answer_question
+        from retrieval.answer.extractive import answer_question
 
         per: dict[str, list[bool]] = defaultdict(list)
         ask_ms: list[float] = []

@@ -16,18 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval import fusion
-from retrieval.bm25 import BM25Index
-from retrieval.chunking import chunk_document
-from retrieval.dense import DenseIndex
-from retrieval.documents import doc_id_for, read_document
-from retrieval.embedding import Embedder, Encoder
+from retrieval.embedding.encoder import Embedder, Encoder
 from retrieval.errors import UserError
-from retrieval.normalize import norm_text, split_sentences
-from retrieval.reading import Skipped, find_files, iter_texts
+from retrieval.reading.files import Skipped, find_files, iter_texts
+from retrieval.reading.plain import doc_id_for, read_document
+from retrieval.search import fusion
+from retrieval.search.translate import expand_english, has_latin_only, vocabulary_pinyin
 from retrieval.settings import SCHEMA_VERSION, Settings
-from retrieval.tokenize import TOKENIZER_VERSION, tokenize, tokenize_normalized
-from retrieval.translate import expand_english, has_latin_only, vocabulary_pinyin
+from retrieval.store.bm25 import BM25Index
+from retrieval.store.dense import DenseIndex
+from retrieval.text.chunking import chunk_document
+from retrieval.text.normalize import norm_text, split_sentences
+from retrieval.text.tokens import TOKENIZER_VERSION, tokenize, tokenize_normalized
 from retrieval.types import Chunk, Document, Fact, Hit
 
 log = logging.getLogger(__name__)
@@ -145,8 +145,8 @@ def build_index(
 
     A failure at any point leaves the previous index in place.
     """
-    from retrieval.facts import extract_facts
-    from retrieval.regions import attribute_regions
+    from retrieval.text.facts import extract_facts
+    from retrieval.text.regions import attribute_regions
 
     t0 = time.perf_counter()
     note = on_progress or (lambda _msg, _frac: None)
@@ -369,7 +369,7 @@ def open_index(path: str | Path = "index", settings: Settings | None = None, enc
     if man.get("tokenizer", {}).get("name") != TOKENIZER_VERSION:
         raise UserError(f"index {folder} was tokenized with {man.get('tokenizer')}: {rebuild}")
     if encoder is None:
-        from retrieval.model import MODEL_NAME
+        from retrieval.embedding.model import MODEL_NAME
 
         built = man["model"]["name"]
         # no --model: search with the model the index was built with
@@ -377,7 +377,7 @@ def open_index(path: str | Path = "index", settings: Settings | None = None, enc
         if (want or MODEL_NAME) != built:
             raise UserError(f"index {folder} was built with model {built}, not {want or MODEL_NAME}: {rebuild}")
         if want in (None, MODEL_NAME):
-            from retrieval.model import revision
+            from retrieval.embedding.model import revision
 
             if man["model"].get("revision") != revision():
                 raise UserError(f"index {folder} was built with an older build of {built}: {rebuild}")

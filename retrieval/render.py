@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 import re
 
-from retrieval.normalize import normalize
-from retrieval.tokenize import tokenize
+from retrieval.text.normalize import normalize
+from retrieval.text.tokens import tokenize
 
 
 def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -26,7 +26,7 @@ class Settings:
     max_chunk_chars: int = 400
     sentence_vectors: bool = True  # also embed each sentence; a chunk scores its best vector
     dense_title: bool = False  # prepend the article title to what is embedded (measured: no)
-    # BM25 (rank-bm25 with Lucene's non-negative idf, see retrieval/bm25.py)
+    # BM25 (rank-bm25 with Lucene's non-negative idf, see retrieval/store/bm25.py)
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     # fusion: "weighted" (min-max, alpha on dense) or "rrf"; defaults set by `policyqa eval`

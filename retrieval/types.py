@@ -11,7 +11,8 @@ class Line:
 
     text: str  # original text, as decoded from the file
     start: int  # character offset of the line in the decoded file
-    kind: str  # "title" | "meta" | "chrome" | "heading" | "subtitle" | "body" | "blank"
+    kind: str  # "title" | "meta" | "chrome" | "heading" | "subtitle" | "body" | "table" | "blank"
+    page: int | None = None  # citation locator: the PDF page this line is on (1-based)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Document:
     date: str | None
     outlet: str | None
     lines: tuple[Line, ...] = ()
+    author: str | None = None
+    format: str = "txt"  # the reader that made it: txt, md, html, pdf, docx
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ log = logging.getLogger("bench")
 
 def one(n: int, bs: int) -> dict:
     from eval.datasets import peoples_daily_lines
-    from retrieval.embedding import Embedder
+    from retrieval.embedding.encoder import Embedder
 
     paras = [p for p in peoples_daily_lines() if len(p) >= 20][:n]
     emb = Embedder(batch_size=bs)

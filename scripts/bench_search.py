@@ -28,8 +28,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("sentence_transformers", "transformers", "jieba"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    from retrieval.answer import answer_question
-    from retrieval.embedding import Embedder
+    from retrieval.answer.extractive import answer_question
+    from retrieval.embedding.encoder import Embedder
     from retrieval.evaluation import evaluate_runs, load_gold, qrels_for
     from retrieval.index import build_index, open_index
     from retrieval.settings import Settings

@@ -30,8 +30,8 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer
 
     from eval.datasets import peoples_daily_lines
-    from retrieval import model
-    from retrieval.normalize import split_sentences
+    from retrieval.embedding import model
+    from retrieval.text.normalize import split_sentences
 
     sents = []
     for p in sorted((ROOT / "corpus").glob("*.txt")):

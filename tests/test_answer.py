@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answer import answer_question, regions_of
-from retrieval.question import analyze
+from retrieval.answer.extractive import answer_question, regions_of
+from retrieval.answer.question import analyze
 
 pytestmark = pytest.mark.model
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from retrieval.bm25 import BM25Index, LuceneIdfBM25
+from retrieval.store.bm25 import BM25Index, LuceneIdfBM25
 
 
 def _seed_tokens(fake_index):

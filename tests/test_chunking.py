@@ -1,6 +1,6 @@
-from retrieval.chunking import chunk_document, split_long
-from retrieval.documents import read_document
-from retrieval.normalize import norm_text
+from retrieval.reading.plain import read_document
+from retrieval.text.chunking import chunk_document, split_long
+from retrieval.text.normalize import norm_text
 
 LONG = "004_04f38ca700b2c47f"
 

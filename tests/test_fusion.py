@@ -1,6 +1,6 @@
 import pytest
 
-from retrieval.fusion import minmax, rrf, weighted
+from retrieval.search.fusion import minmax, rrf, weighted
 
 
 def test_rrf_values_and_order():

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval import model
+from retrieval.embedding import model
 from retrieval.errors import UserError
 
 pytestmark = pytest.mark.model
@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 def sentences() -> list[str]:
     """Seed sentences plus People's Daily 1998 sentences: at least 500, all Chinese."""
     from eval.datasets import peoples_daily_lines
-    from retrieval.normalize import split_sentences
+    from retrieval.text.normalize import split_sentences
 
     out: list[str] = []
     for p in sorted((HERE.parent / "corpus").glob("*.txt")):
@@ -159,7 +159,7 @@ def test_model_info_json():
 
 
 def test_embedder_adds_prefixes_itself():
-    from retrieval.embedding import Embedder
+    from retrieval.embedding.encoder import Embedder
 
     emb = Embedder()
     assert emb.prefixes == ("query: ", "passage: ")

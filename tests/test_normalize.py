@@ -1,5 +1,5 @@
-from retrieval.documents import classify, read_document
-from retrieval.normalize import find_mojibake, normalize, split_sentences
+from retrieval.reading.plain import classify, read_document
+from retrieval.text.normalize import find_mojibake, normalize, split_sentences
 
 
 def test_pinyin_note_after_cjk_is_stripped():

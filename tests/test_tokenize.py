@@ -1,4 +1,4 @@
-from retrieval.tokenize import tokenize
+from retrieval.text.tokens import tokenize
 
 
 def test_figures_with_units_stay_whole():

@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 
-from retrieval.tokenize import STOPWORDS
+from retrieval.text.tokens import STOPWORDS
 
 MAX_PER_TERM = 2
 EN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")

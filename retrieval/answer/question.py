@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from retrieval.facts import PERIODS
-from retrieval.figures import Figure, find_figures
-from retrieval.normalize import norm_text
-from retrieval.regions import Place, mentions
-from retrieval.tokenize import tokenize_normalized
+from retrieval.text.facts import PERIODS
+from retrieval.text.figures import Figure, find_figures
+from retrieval.text.normalize import norm_text
+from retrieval.text.regions import Place, mentions
+from retrieval.text.tokens import tokenize_normalized
 
 KINDS = ("which_regions", "how_many", "when", "how", "open")
 _ZH = {

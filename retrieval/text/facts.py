@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 
-from retrieval.figures import find_dates, find_figures
-from retrieval.normalize import normalize, split_sentences
-from retrieval.regions import mentions
+from retrieval.text.figures import find_dates, find_figures
+from retrieval.text.normalize import normalize, split_sentences
+from retrieval.text.regions import mentions
 from retrieval.types import Chunk, Document, Fact
 
 PERIODS = re.compile(

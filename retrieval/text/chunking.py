@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from retrieval.documents import clean_display
-from retrieval.normalize import find_mojibake, norm_text, normalize, split_sentences
+from retrieval.reading.plain import clean_display
+from retrieval.text.normalize import find_mojibake, norm_text, normalize, split_sentences
 from retrieval.types import Chunk, Document
 
 

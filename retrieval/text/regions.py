@@ -9,7 +9,7 @@ import warnings
 from dataclasses import dataclass, replace
 from importlib import resources
 
-from retrieval.normalize import norm_text
+from retrieval.text.normalize import norm_text
 from retrieval.types import Chunk, Document
 
 log = logging.getLogger(__name__)

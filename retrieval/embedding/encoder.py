@@ -47,7 +47,7 @@ class Embedder:
         batch_size: int = 32,
         cache_dir: Path | None = None,
     ) -> None:
-        from retrieval import model as bundled
+        from retrieval.embedding import model as bundled
 
         self.name = model or bundled.MODEL_NAME
         self._spec = None if model == bundled.MODEL_NAME else model  # the bundled model by name too
@@ -66,7 +66,7 @@ class Embedder:
                 return
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            from retrieval import model as bundled
+            from retrieval.embedding import model as bundled
 
             path = str(bundled.ensure_installed(self._cache_dir)) if self._spec is None else self._spec
             from sentence_transformers import SentenceTransformer
@@ -120,7 +120,7 @@ class Embedder:
 
     def describe(self) -> dict:
         """Model name, prefixes and dimension, for the index manifest."""
-        from retrieval import model as bundled
+        from retrieval.embedding import model as bundled
 
         qp, pp = self.prefixes
         rev = bundled.revision() if self._spec is None else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from retrieval.normalize import PINYIN_NOTE, find_mojibake, norm_text
+from retrieval.text.normalize import PINYIN_NOTE, find_mojibake, norm_text
 from retrieval.types import Document, Line
 
 # Site chrome, compared on the normalized (Simplified, NFKC) line.

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from retrieval.figures import find_dates, find_figures, format_value
+from retrieval.answer.question import Question, analyze
 from retrieval.index import Index
-from retrieval.normalize import normalize, split_sentences
-from retrieval.question import Question, analyze
-from retrieval.regions import Place, mentions
+from retrieval.text.figures import find_dates, find_figures, format_value
+from retrieval.text.normalize import normalize, split_sentences
+from retrieval.text.regions import Place, mentions
 from retrieval.types import Answer, AnswerItem, Chunk, Fact, Hit
 
 EVIDENCE_K = 10

@@ -7,7 +7,7 @@ import logging
 import re
 from importlib import resources
 
-from retrieval.normalize import norm_text
+from retrieval.text.normalize import norm_text
 
 log = logging.getLogger(__name__)
 
