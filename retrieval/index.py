@@ -18,8 +18,8 @@ import numpy as np
 
 from retrieval.embedding.encoder import Embedder, Encoder
 from retrieval.errors import UserError
-from retrieval.reading.files import Skipped, find_files, iter_texts
-from retrieval.reading.plain import doc_id_for, read_document
+from retrieval.reading import UnreadableFile, read_path
+from retrieval.reading.files import Skipped, find_files
 from retrieval.search import fusion
 from retrieval.search.translate import expand_english, has_latin_only, vocabulary_pinyin
 from retrieval.settings import SCHEMA_VERSION, Settings
@@ -125,13 +125,12 @@ def _load_documents(settings: Settings) -> tuple[list[Document], list[Skipped], 
     docs: list[Document] = []
     skipped: list[Skipped] = []
     files = 0
-    for item in iter_texts(corpus):
+    for path in find_files(corpus):
         files += 1
-        if isinstance(item, Skipped):
-            skipped.append(item)
-            continue
-        path, text, enc = item
-        docs.append(read_document(doc_id_for(path, corpus), str(path), text, enc))
+        try:
+            docs.append(read_path(path, corpus))
+        except UnreadableFile as exc:
+            skipped.append(Skipped(str(path), str(exc)))
     return docs, skipped, files
 
 

@@ -95,5 +95,5 @@ def test_other_encodings_and_unreadable_files(tmp_path, fake_encoder):
     assert sorted(s.path.rsplit("/", 1)[-1] for s in report.skipped) == ["binary.txt", "empty.txt"]
     idx = open_index(settings.index, settings, encoder=fake_encoder)
     docs = {c.doc_id for c in idx.chunks}
-    assert docs == {"utf8bom", "gbk", "deep/er/big5", "utf16"}
+    assert docs == {"utf8bom.txt", "gbk.txt", "deep/er/big5.md", "utf16.txt"}
     assert all("规上工业增加值" in c.norm for c in idx.chunks)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from retrieval.text.normalize import PINYIN_NOTE, find_mojibake, norm_text
 from retrieval.types import Document, Line
@@ -118,11 +117,6 @@ def _outlet(lines: list[Line]) -> str | None:
             if m:
                 return m.group(1)
     return None
-
-
-def doc_id_for(path: Path, corpus: Path) -> str:
-    """Path relative to the corpus folder, without extension, with '/' separators."""
-    return path.relative_to(corpus).with_suffix("").as_posix()
 
 
 def read_document(doc_id: str, path: str, text: str, encoding: str) -> Document:
