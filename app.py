@@ -16,7 +16,9 @@ from retrieval.errors import UserError
 from retrieval.index import Index, build_index, open_index
 from retrieval.render import display_text, highlight, term_spans
 from retrieval.settings import Settings
-from retrieval.types import Answer, Chunk, Hit
+from retrieval.store import Filter
+from retrieval.store.local import is_index_folder, read_current
+from retrieval.types import Answer, Hit
 
 INDEX = Path(os.environ.get("POLICYQA_INDEX", "index"))
 CORPUS = Path(os.environ.get("POLICYQA_CORPUS", "corpus"))
@@ -42,8 +44,11 @@ def load_index(index: str, stamp: float) -> Index:
 
 
 def index_stamp() -> float:
-    path = INDEX / "manifest.json"
-    return path.stat().st_mtime if path.exists() else 0.0
+    """The served generation: a new build is picked up on the next rerun."""
+    try:
+        return float(read_current(INDEX) or 0)
+    except UserError:
+        return -1.0
 
 
 def build_ui(reason: str) -> None:
@@ -57,7 +62,7 @@ def build_ui(reason: str) -> None:
 
 
 def get_index() -> Index | None:
-    if not (INDEX / "manifest.json").exists():
+    if not is_index_folder(INDEX):
         try:
             build_ui(f"No index at {INDEX} yet: building it from {CORPUS} (once).")
         except UserError as exc:
@@ -77,46 +82,38 @@ def sidebar_ui(idx: Index) -> dict:
     k = sb.slider("Results", 1, 30, 10, key="k")
     alpha = sb.slider("Fusion weight (dense share)", 0.0, 1.0, float(idx.settings.alpha), 0.05, key="alpha")
     sb.header("Filters")
-    provinces = sorted({c.province for c in idx.chunks if c.province})
+    facets = idx.store.facets()
+    provinces = sorted({p for p, _c, _x in facets.regions if p})
     province = sb.selectbox("Province", ["(all)", *provinces], key="province")
-    cities = sorted({c.city for c in idx.chunks if c.city and (province == "(all)" or c.province == province)})
+    cities = sorted({c for p, c, _x in facets.regions if c and (province == "(all)" or p == province)})
     city = sb.selectbox("City", ["(all)", *cities], key="city")
-    counties = sorted({c.county for c in idx.chunks if c.county and (city == "(all)" or c.city == city)})
+    counties = sorted({x for _p, c, x in facets.regions if x and (city == "(all)" or c == city)})
     county = sb.selectbox("County / district / zone", ["(all)", *counties], key="county")
-    docs = {d: f"{m['title'][:24]} ({d})" for d, m in idx.documents.items()}
+    docs = {d.doc_id: f"{d.title[:24]} ({d.doc_id})" for d in idx.store.list_documents()}
     chosen_docs = sb.multiselect("Documents", list(docs), format_func=docs.get, key="docs")
-    outlets = sorted({m["outlet"] for m in idx.documents.values() if m.get("outlet")})
-    chosen_outlets = sb.multiselect("Outlet", outlets, key="outlets")
-    dates = sorted(date.fromisoformat(m["date"]) for m in idx.documents.values() if m.get("date"))
+    chosen_outlets = sb.multiselect("Outlet", list(facets.outlets), key="outlets")
     date_range = None
-    if dates and dates[0] < dates[-1]:
-        date_range = sb.slider("Date", dates[0], dates[-1], (dates[0], dates[-1]), key="dates")
+    if facets.dates and facets.dates[0] < facets.dates[1]:
+        first, last = date.fromisoformat(facets.dates[0]), date.fromisoformat(facets.dates[1])
+        picked = sb.slider("Date", first, last, (first, last), key="dates")
+        # the slider filters only once the analyst moves it: its full range keeps undated documents too
+        date_range = None if tuple(picked) == (first, last) else picked
     simplified = sb.toggle("Show text in Simplified Chinese", key="simplified")
     return {"mode": mode, "k": k, "alpha": alpha, "province": province, "city": city, "county": county,
             "docs": chosen_docs, "outlets": chosen_outlets, "dates": date_range, "simplified": simplified}
 
 
-def make_filter(idx: Index, f: dict):
-    """A chunk predicate from the sidebar, or None when nothing is filtered."""
-    def keep(c: Chunk) -> bool:
-        meta = idx.documents[c.doc_id]
-        if f["province"] != "(all)" and c.province != f["province"]:
-            return False
-        if f["city"] != "(all)" and c.city != f["city"]:
-            return False
-        if f["county"] != "(all)" and c.county != f["county"]:
-            return False
-        if f["docs"] and c.doc_id not in f["docs"]:
-            return False
-        if f["outlets"] and meta.get("outlet") not in f["outlets"]:
-            return False
-        if f["dates"] and meta.get("date"):
-            d = date.fromisoformat(meta["date"])
-            return f["dates"][0] <= d <= f["dates"][1]
-        return True
-
-    active = any(f[x] != "(all)" for x in ("province", "city", "county")) or f["docs"] or f["outlets"]
-    return keep if active or f["dates"] else None
+def make_filter(f: dict) -> Filter | None:
+    """The sidebar's choices as a declarative filter, or None when nothing is filtered."""
+    region = next((f[x] for x in ("county", "city", "province") if f[x] != "(all)"), None)
+    flt = Filter(
+        regions=(region,) if region else (),
+        doc_ids=tuple(f["docs"]),
+        outlets=tuple(f["outlets"]),
+        date_from=f["dates"][0].isoformat() if f["dates"] else None,
+        date_to=f["dates"][1].isoformat() if f["dates"] else None,
+    )
+    return None if flt.is_empty() else flt
 
 
 def quote_html(idx: Index, doc_id: str, span: tuple[int, int], marks, simplified: bool) -> str:
@@ -185,7 +182,7 @@ def ask_tab(idx: Index, f: dict) -> None:
         st.caption("Try: 哪些地区提出了9.5%的增长目标? · 河北哪些城市一季度预期增速低于全年目标 · "
                    "Which regions set 9.5% targets?")
         return
-    where = make_filter(idx, f)
+    where = make_filter(f)
     if where is None:
         ans = answer_question(idx, question, mode=f["mode"], alpha=f["alpha"])
         answer_ui(idx, ans, f["simplified"])
@@ -205,7 +202,7 @@ def ask_tab(idx: Index, f: dict) -> None:
 def figures_tab(idx: Index) -> None:
     c1, c2 = st.columns(2)
     region = c1.text_input("Region (e.g. 广安市, 岳池县)", key="fact_region")
-    units = sorted({f.unit for f in idx.facts})
+    units = list(idx.store.facets().units)
     unit = c2.selectbox("Unit", ["(all)", *units], key="fact_unit")
     facts = filter_facts(idx.facts, region=region or None, unit=None if unit == "(all)" else unit)
     rows = [{"region": f.region, "subject": f.subject, "value": f.value, "unit": f.unit, "period": f.period,
@@ -224,14 +221,15 @@ def figures_tab(idx: Index) -> None:
 
 
 def index_tab(idx: Index) -> None:
-    m = idx.manifest
+    info = idx.info
     st.write({
-        "documents": m["counts"]["documents"], "chunks": m["counts"]["chunks"], "facts": m["counts"]["facts"],
-        "model": m["model"]["name"], "dimension": m["model"]["dim"], "built at": m["built_at"],
-        "build seconds": m["build_seconds"], "corpus": m["corpus"], "corpus hash": m["corpus_hash"][:16],
+        "documents": info.counts["documents"], "chunks": info.counts["chunks"], "facts": info.counts["facts"],
+        "vectors": info.counts.get("vectors"), "generation": info.generation,
+        "model": info.model["name"], "dimension": info.model["dim"], "built at": info.built_at,
+        "build seconds": info.build_seconds, "corpus": info.corpus,
     })
-    if m["skipped"]:
-        st.warning("Skipped files: " + "; ".join(f"{s['path']} ({s['reason']})" for s in m["skipped"]))
+    if info.skipped:
+        st.warning("Skipped files: " + "; ".join(f"{s['path']} ({s['reason']})" for s in info.skipped))
     if st.button("Rebuild the index", key="rebuild"):
         try:
             build_ui("Rebuilding; the current index keeps serving until the new one is complete.")

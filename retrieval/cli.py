@@ -42,11 +42,13 @@ def _open(args: argparse.Namespace):
 def cmd_build(args: argparse.Namespace) -> int:
     from retrieval.index import build_index
 
-    report = build_index(_settings(args), progress=not args.json)
+    report = build_index(_settings(args), progress=not args.json, full=args.full)
     if args.json:
         _emit({"path": report.path, "files": report.files, "skipped": [s.__dict__ for s in report.skipped],
                "documents": report.documents, "chunks": report.chunks, "facts": report.facts,
-               "seconds": round(report.seconds, 2)})
+               "added": report.added, "changed": report.changed, "removed": report.removed,
+               "unchanged": report.unchanged, "embedded": report.embedded, "reused": report.reused,
+               "generation": report.generation, "seconds": round(report.seconds, 2)})
     else:
         for s in report.skipped:
             print(f"skipped {s.path}: {s.reason}")
@@ -54,11 +56,20 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _filter(args: argparse.Namespace):
+    """The search filter the arguments ask for (None when they ask for none)."""
+    from retrieval.store import Filter
+
+    flt = Filter(regions=tuple(args.region or ()), doc_ids=tuple(args.doc or ()), outlets=tuple(args.outlet or ()),
+                 date_from=args.since, date_to=args.until)
+    return None if flt.is_empty() else flt
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     index = _open(args)
     for query in args.query:
         t0 = time.perf_counter()
-        hits = index.search(query, k=args.k, mode=args.mode)
+        hits = index.search(query, k=args.k, mode=args.mode, where=_filter(args))
         took = (time.perf_counter() - t0) * 1000
         if args.json:
             _emit({"query": query, "mode": args.mode, "took_ms": round(took, 1), "hits": [h.to_json() for h in hits]})
@@ -188,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(b, corpus=True)
     b.add_argument("--query-prefix", default=None, help="text put before questions (default: the model's own)")
     b.add_argument("--passage-prefix", default=None, help="text put before paragraphs (default: the model's own)")
-    b.add_argument("--json", action="store_true")
+    b.add_argument("--full", action="store_true",
+                   help="rebuild everything (default: only new, changed and removed files)")
+    b.add_argument("--json", action="store_true", help="print the build summary as one JSON line")
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser("search", help="ranked paragraphs for one or more queries")
@@ -196,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=int, default=DEFAULT.k, help=f"hits per query (default: {DEFAULT.k})")
     s.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
     s.add_argument("--json", action="store_true", help="one JSON line per query")
+    s.add_argument("--region", action="append", help="only chunks in this region (any level; repeatable)")
+    s.add_argument("--doc", action="append", help="only this document id (repeatable)")
+    s.add_argument("--outlet", action="append", help="only documents from this outlet (repeatable)")
+    s.add_argument("--since", default=None, help="only documents dated on or after YYYY-MM-DD")
+    s.add_argument("--until", default=None, help="only documents dated on or before YYYY-MM-DD")
     s.add_argument("query", nargs="+")
     s.set_defaults(func=cmd_search)
 

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from retrieval.errors import UserError
-from retrieval.index import Index, build_index, corpus_hash, open_index
+from retrieval.index import Index, build_index, open_index
 from retrieval.settings import Settings
 from retrieval.text.figures import find_figures
 from retrieval.text.normalize import norm_text
@@ -91,11 +91,15 @@ def load_gold(folder: Path) -> GoldSet:
 def qrels_for(index: Index, gold: GoldSet) -> dict[str, dict[str, int]]:
     """Map (doc prefix, quote) judgements onto the chunks of this index."""
     qrels: dict[str, dict[str, int]] = {}
+    docs = [d.doc_id for d in index.store.list_documents()]
+    prefixes = {p for q in gold.queries for p, _ in q.relevant}
+    wanted = [d for d in docs if any(d.startswith(p) for p in prefixes)]
+    chunks = index.store.chunks_of(wanted)
     for q in gold.queries:
         rel: dict[str, int] = {}
         for prefix, quote in q.relevant:
             nq = norm_text(quote)
-            for c in index.chunks:
+            for c in chunks:
                 if c.doc_id.startswith(prefix) and (not nq or nq in c.norm):
                     rel[c.chunk_id] = 1
         if not rel:
@@ -197,15 +201,7 @@ def ensure_index(gold: GoldSet, settings: Settings) -> Index:
     if not s.corpus.is_dir():
         raise UserError(f"the corpus of gold set {gold.name} is missing ({s.corpus}): "
                         "run `.venv/bin/python eval/build_pd_gold.py` first")
-    man = s.index / "manifest.json"
-    stale = not man.exists() or json.loads(man.read_text(encoding="utf-8")).get("corpus_hash") != corpus_hash(s.corpus)
-    if not stale:
-        try:
-            return open_index(s.index, s)
-        except UserError as exc:  # built by another model or schema
-            log.warning("%s", exc)
-    log.warning("building the index for %s at %s", gold.name, s.index)
-    build_index(s, progress=True)
+    build_index(s, progress=True)  # incremental: costs only hashing when the corpus did not change
     return open_index(s.index, s)
 
 
@@ -241,8 +237,8 @@ def run_eval(
         return out
 
     report = EvalReport(
-        gold=gs.name, index_hash=index.manifest.get("corpus_hash", ""), n_queries=len(gs.queries),
-        n_chunks=len(index.chunks), modes=by_mode, kinds=grouped("kind"), langs=grouped("lang"),
+        gold=gs.name, index_hash=f"gen-{index.info.generation}", n_queries=len(gs.queries),
+        n_chunks=int(index.info.counts["chunks"]), modes=by_mode, kinds=grouped("kind"), langs=grouped("lang"),
         latency={m: {"p50": statistics.median(v), "p95": _percentile(v, 95)} for m, v in lat.items() if v},
     )
     with_answer = [q for q in gs.queries if q.answer]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the local store (retrieval/store/local.py)
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Settings:
     # (with its title and section) well under the model's 512 tokens.
     max_chunk_chars: int = 400
     sentence_vectors: bool = True  # also embed each sentence; a chunk scores its best vector
+    sentence_min_chars: int = 0  # ... only for paragraphs at least this long (normalized characters)
     dense_title: bool = False  # prepend the article title to what is embedded (measured: no)
     # BM25 (rank-bm25 with Lucene's non-negative idf, see retrieval/store/bm25.py)
     bm25_k1: float = 1.2
@@ -37,6 +38,9 @@ class Settings:
     bm25_ceiling: float = 0.5
     rrf_k: int = 60
     depth: int = 100  # candidates taken from each leg before fusing
+    # dense index structure: exact (IDMap2,Flat) below this many vectors, IVF above (scripts/bench_scale.py)
+    ann_min_vectors: int = 200_000
+    nprobe: int = 32  # IVF lists probed per query
     k: int = 10
 
     def with_(self, **changes: object) -> Settings:

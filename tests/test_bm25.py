@@ -4,24 +4,55 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from retrieval.store.bm25 import BM25Index, LuceneIdfBM25
+from retrieval.store.bm25 import LuceneIdfBM25, Postings
 
 
-def _seed_tokens(fake_index):
-    from retrieval.index import bm25_tokens
+def postings_of(docs: list[list[str]], vocab: dict[str, int] | None = None, start: int = 0,
+                base: Postings | None = None, dead=()) -> tuple[Postings, dict[str, int]]:
+    """Postings for token lists (chunk ids start, start+1, ...), as the store writes them."""
+    vocab = {} if vocab is None else vocab
+    cids, tids, tfs = [], [], []
+    for j, doc in enumerate(docs):
+        counts: dict[int, int] = {}
+        for t in doc:
+            tid = vocab.setdefault(t, len(vocab))
+            counts[tid] = counts.get(tid, 0) + 1
+        for tid, tf in counts.items():
+            cids.append(start + j)
+            tids.append(tid)
+            tfs.append(tf)
+    lengths = (np.arange(start, start + len(docs)), np.array([len(d) for d in docs], dtype=np.float32))
+    base = base or Postings.empty(1.2, 0.75)
+    out = base.updated(np.asarray(dead, dtype=np.int64), np.asarray(cids, dtype=np.int64),
+                       np.asarray(tids, dtype=np.int64), np.asarray(tfs, dtype=np.float32), lengths, len(vocab))
+    return out, vocab
 
-    return [bm25_tokens(c) for c in fake_index.chunks]
 
-
-def test_fast_path_equals_rank_bm25_reference(fake_index, tmp_path):
-    docs = _seed_tokens(fake_index)
+def test_postings_equal_rank_bm25_reference(tmp_path):
+    docs = [["9.5%", "增长", "目标", "工业"], ["工业", "工业", "项目"], ["规上工业增加值", "增长"], ["农业"], []]
     ref = LuceneIdfBM25(docs, k1=1.2, b=0.75)
-    fast = BM25Index(docs, k1=1.2, b=0.75)
+    fast, vocab = postings_of(docs)
     fast.save(tmp_path)
-    loaded = BM25Index.load(tmp_path)
-    for q in (["9.5%", "9.5", "增长", "目标"], ["工业", "工业", "项目"], ["规上工业增加值"], ["不存在的词"]):
-        assert np.allclose(ref.get_scores(q), fast.scores(q))
-        assert np.allclose(ref.get_scores(q), loaded.scores(q))
+    loaded = Postings.load(tmp_path, 1.2, 0.75)
+    for q in (["9.5%", "增长", "目标"], ["工业", "工业", "项目"], ["规上工业增加值"], ["不存在的词"]):
+        tids = [vocab[t] for t in q if t in vocab]
+        assert np.allclose(ref.get_scores(q), fast.scores(tids))
+        assert np.allclose(ref.get_scores(q), loaded.scores(tids))
+
+
+def test_adds_and_deletes_give_the_scores_of_a_full_build():
+    a = [["工业", "增长"], ["工业", "项目", "项目"], ["农业", "增长"]]
+    b = [["工业"], ["服务业", "增长", "增长"]]
+    first, vocab = postings_of(a)
+    # delete chunk 1, add b as chunks 3 and 4: the live corpus is a[0], a[2], b[0], b[1]
+    inc, vocab = postings_of(b, vocab, start=3, base=first, dead=[1])
+    live = [a[0], a[2], *b]
+    ref = LuceneIdfBM25(live, k1=1.2, b=0.75)
+    for q in (["工业"], ["增长"], ["项目"], ["服务业", "农业"]):
+        got = inc.scores([vocab[t] for t in q])[[0, 2, 3, 4]]
+        assert np.allclose(ref.get_scores(q), got)
+    assert inc.n_docs == 4
+    assert inc.scores([vocab["项目"]])[1] == 0.0  # the deleted chunk is gone
 
 
 def test_common_terms_keep_a_positive_idf():
@@ -33,10 +64,12 @@ def test_common_terms_keep_a_positive_idf():
     assert okapi.idf["工业"] == pytest.approx(0.25 * sum(raw.values()) / 4)  # floored to eps * mean idf
     assert ours.idf["工业"] == pytest.approx(math.log(1 + (4 - 3 + 0.5) / (3 + 0.5)))
     assert ours.idf["农业"] == pytest.approx(math.log(1 + (4 - 1 + 0.5) / (1 + 0.5)))
-    assert BM25Index(docs).scores(["工业"])[0] > 0
+    p, vocab = postings_of(docs)
+    assert p.scores([vocab["工业"]])[0] > 0
 
 
-def test_top_orders_by_score_and_skips_zero():
-    idx = BM25Index([["a", "b"], ["a"], ["c"]])
-    top = idx.top(["a", "b"], depth=10)
-    assert [r for r, _ in top] == [0, 1]
+def test_top_orders_by_score_skips_zero_and_applies_a_mask():
+    p, vocab = postings_of([["a", "b"], ["a"], ["c"]])
+    assert [r for r, _ in p.top([vocab["a"], vocab["b"]], depth=10)] == [0, 1]
+    mask = np.array([False, True, True])
+    assert [r for r, _ in p.top([vocab["a"], vocab["b"]], depth=10, allowed=mask)] == [1]

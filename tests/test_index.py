@@ -1,21 +1,55 @@
-import json
+"""The local store: generations, incremental builds, filters, crash safety and damage detection."""
 
+import json
+import os
+import signal
+
+import numpy as np
 import pytest
 
 from retrieval.errors import UserError
 from retrieval.index import build_index, open_index
 from retrieval.settings import Settings
+from retrieval.store import Filter
+from retrieval.store.local import LocalWriter, gen_dir, read_current
+
+
+class CountingEncoder:
+    """Wraps the fake encoder and counts the passages it embeds."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.passages = inner, inner.name, 0
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def encode_queries(self, texts):
+        return self.inner.encode_queries(texts)
+
+    def encode_passages(self, texts, progress=False):
+        self.passages += len(texts)
+        return self.inner.encode_passages(texts)
+
+    def describe(self) -> dict:
+        return self.inner.describe()
+
+
+def all_chunks(idx):
+    return idx.store.chunks_of([d.doc_id for d in idx.store.list_documents()])
 
 
 def test_round_trip_keeps_chinese_text(fake_index, fake_encoder):
-    again = open_index(fake_index.folder, fake_index.settings, encoder=fake_encoder)
-    assert [c.text for c in again.chunks] == [c.text for c in fake_index.chunks]
-    raw = (fake_index.folder / "chunks.jsonl").read_text(encoding="utf-8")
-    assert "廣安區" in raw  # written as UTF-8, not \\u escapes
-    man = json.loads((fake_index.folder / "manifest.json").read_text(encoding="utf-8"))
+    folder = fake_index.settings.index
+    again = open_index(folder, fake_index.settings, encoder=fake_encoder)
+    assert [c.text for c in all_chunks(again)] == [c.text for c in all_chunks(fake_index)]
+    assert any("廣安區" in c.text for c in all_chunks(again))
+    gen = read_current(folder)
+    man = json.loads((gen_dir(folder, gen) / "manifest.json").read_text(encoding="utf-8"))
     assert man["model"] == {"name": "fake-bigram", "dim": 64}
-    assert man["counts"]["chunks"] == len(fake_index.chunks)
-    assert len(man["corpus_hash"]) == 64
+    assert man["counts"]["chunks"] == len(all_chunks(fake_index)) == 71
+    assert set(man["files"]) >= {"dense.faiss", "bm25_w.npy"}
+    assert all(len(f["sha256"]) == 64 for f in man["files"].values())
 
 
 def test_punctuation_only_query_gives_no_hits(fake_index):
@@ -34,25 +68,91 @@ def test_modes_and_hit_fields(fake_index):
     assert set(hit.to_json()) >= {"rank", "chunk_id", "doc_id", "title", "section", "text", "score", "scores"}
 
 
+def test_filters_are_data_not_callables(fake_index):
+    with pytest.raises(TypeError):
+        fake_index.search("工业", k=5, where=lambda c: True)
+
+
+def test_filters_return_the_same_chunks_as_filtering_afterwards(fake_index):
+    q = "工业增长目标"
+    every = fake_index.search(q, k=500, mode="bm25")
+    for flt, keep in (
+        (Filter(regions=("岳池县",)), lambda c: "岳池县" in (c.region, c.county)),
+        (Filter(regions=("四川省",)), lambda c: c.province == "四川省"),
+        (Filter(doc_ids=("002_376b5786823bbcad.txt",)), lambda c: c.doc_id == "002_376b5786823bbcad.txt"),
+    ):
+        got = fake_index.search(q, k=500, mode="bm25", where=flt)
+        assert got, flt
+        assert [h.chunk.chunk_id for h in got] == [h.chunk.chunk_id for h in every if keep(h.chunk)]
+        dense = fake_index.search(q, k=500, mode="dense", where=flt)
+        assert dense and all(keep(h.chunk) for h in dense)
+        assert {h.chunk.chunk_id for h in dense} == {c.chunk_id for c in all_chunks(fake_index) if keep(c)}
+
+
+def test_date_filter_uses_document_dates(fake_index):
+    dated = [d for d in fake_index.store.list_documents() if d.date]
+    assert dated
+    d = dated[0]
+    hits = fake_index.search("工业", k=50, where=Filter(date_from=d.date, date_to=d.date))
+    assert hits and {h.chunk.doc_id for h in hits} <= {x.doc_id for x in dated if x.date == d.date}
+    assert fake_index.search("工业", k=50, where=Filter(date_from="2999-01-01")) == []
+
+
 def test_missing_index_names_the_build_command(tmp_path):
     with pytest.raises(UserError, match="policyqa build"):
         open_index(tmp_path / "nowhere")
 
 
 def test_model_mismatch_is_refused(fake_index):
+    folder = fake_index.settings.index
     with pytest.raises(UserError, match="policyqa build"):  # the bundled model asked for, a fake built it
-        open_index(fake_index.folder, fake_index.settings.with_(model="multilingual-e5-small"))
+        open_index(folder, fake_index.settings.with_(model="multilingual-e5-small"))
     with pytest.raises(UserError, match="policyqa build"):
-        open_index(fake_index.folder, fake_index.settings.with_(model="BAAI/bge-small-zh-v1.5"))
+        open_index(folder, fake_index.settings.with_(model="BAAI/bge-small-zh-v1.5"))
 
 
-def test_schema_mismatch_is_refused(fake_index, fake_encoder):
-    path = fake_index.folder / "manifest.json"
-    man = json.loads(path.read_text(encoding="utf-8"))
-    man["schema_version"] = 999
-    path.write_text(json.dumps(man), encoding="utf-8")
-    with pytest.raises(UserError, match="policyqa build"):
-        open_index(fake_index.folder, fake_index.settings, encoder=fake_encoder)
+def _incremental_setup(seed_corpus, tmp_path, fake_encoder):
+    enc = CountingEncoder(fake_encoder)
+    s = Settings(corpus=seed_corpus, index=tmp_path / "inc")
+    build_index(s, encoder=enc, progress=False)
+    return s, enc
+
+
+def test_no_change_rebuild_embeds_nothing_and_keeps_the_generation(seed_corpus, tmp_path, fake_encoder):
+    s, enc = _incremental_setup(seed_corpus, tmp_path, fake_encoder)
+    gen = read_current(s.index)
+    enc.passages = 0
+    report = build_index(s, encoder=enc, progress=False)
+    assert enc.passages == 0 and report.unchanged == 5 and read_current(s.index) == gen
+    assert "up to date" in report.line()
+
+
+def test_adds_changes_and_deletes_equal_a_full_build(seed_corpus, tmp_path, fake_encoder):
+    s, enc = _incremental_setup(seed_corpus, tmp_path, fake_encoder)
+    enc.passages = 0
+    (seed_corpus / "new.txt").write_text("岳池县全年规上工业增加值力争增长百分之十。\n\n新材料产业项目加快建设。", encoding="utf-8")
+    report = build_index(s, encoder=enc, progress=False)
+    assert (report.added, report.changed, report.removed, report.unchanged) == (1, 0, 0, 5)
+    assert 0 < enc.passages <= 4  # only the new file's paragraphs and sentences
+    path = seed_corpus / "001_ab3d4e721701eb82.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n福建新增一段关于工业投资的说明。", encoding="utf-8")
+    (seed_corpus / "003_902afef8673d79be.txt").unlink()
+    enc.passages = 0
+    report = build_index(s, encoder=enc, progress=False)
+    assert (report.added, report.changed, report.removed) == (0, 1, 1)
+    assert enc.passages <= 2  # the changed file's old paragraphs come from the embedding cache
+    inc = open_index(s.index, s, encoder=fake_encoder)
+    full_s = s.with_(index=tmp_path / "full")
+    build_index(full_s, encoder=fake_encoder, progress=False, full=True)
+    full = open_index(full_s.index, full_s, encoder=fake_encoder)
+    for q in ("规上工业增加值增长", "岳池县 百分之十", "福建 工业投资", "绵阳 重点工业企业"):
+        a, b = inc.legs(q, 50, "hybrid"), full.legs(q, 50, "hybrid")
+        assert a.bm25.keys() == b.bm25.keys()
+        assert np.allclose([a.bm25[c] for c in sorted(a.bm25)], [b.bm25[c] for c in sorted(b.bm25)])
+        assert a.bm25_max == pytest.approx(b.bm25_max)
+        assert a.dense == pytest.approx(b.dense)
+    assert inc.info.counts == full.info.counts
+    assert not any(c.doc_id.startswith("003") for c in all_chunks(inc))
 
 
 def test_failed_build_keeps_the_previous_index(fake_index, fake_encoder, seed_corpus):
@@ -60,21 +160,109 @@ def test_failed_build_keeps_the_previous_index(fake_index, fake_encoder, seed_co
         def encode_passages(self, texts, progress=False):
             raise RuntimeError("disk full")
 
-    before = (fake_index.folder / "chunks.jsonl").read_text(encoding="utf-8")
+    s = fake_index.settings
+    gen = read_current(s.index)
     (seed_corpus / "new.txt").write_text("新增的一段文字。", encoding="utf-8")
     with pytest.raises(RuntimeError):
-        build_index(fake_index.settings, encoder=Broken(), progress=False)
-    assert (fake_index.folder / "chunks.jsonl").read_text(encoding="utf-8") == before
-    assert not list(fake_index.folder.parent.glob(".index.tmp-*"))
+        build_index(s, encoder=Broken(), progress=False)
+    assert read_current(s.index) == gen
+    assert not [p for p in s.index.iterdir() if p.name.startswith(".")]
+    again = open_index(s.index, s, encoder=fake_encoder)
+    assert again.info.counts["chunks"] == 71
+    report = build_index(s, encoder=fake_encoder, progress=False)
+    assert report.added == 1
+
+
+def _killed_build(settings, encoder) -> None:
+    """Child process: write rows of a new generation, then die without committing."""
+    from retrieval.build import index_settings
+
+    with LocalWriter(settings.index, encoder.describe(), index_settings(settings)) as w:
+        w.delete_documents(["000_d624bf9fb98a90ad.txt"])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_killed_build_leaves_the_served_generation_and_is_undone(fake_index, fake_encoder):
+    import multiprocessing
+
+    s = fake_index.settings
+    gen = read_current(s.index)
+    before = [h.chunk.chunk_id for h in fake_index.search("四川 新入规工业企业", k=10)]
+    proc = multiprocessing.get_context("fork").Process(target=_killed_build, args=(s, fake_encoder))
+    proc.start()
+    proc.join()
+    assert proc.exitcode == -signal.SIGKILL
+    again = open_index(s.index, s, encoder=fake_encoder)
+    assert read_current(s.index) == gen
+    assert [h.chunk.chunk_id for h in again.search("四川 新入规工业企业", k=10)] == before
+    report = build_index(s, encoder=fake_encoder, progress=False)  # takes the lock the dead build held
+    assert read_current(s.index) == gen and report.removed == 0
+
+
+def test_a_second_build_is_refused_naming_the_first(fake_index, fake_encoder):
+    from retrieval.build import index_settings
+
+    s = fake_index.settings
+    with (LocalWriter(s.index, fake_encoder.describe(), index_settings(s)),
+          pytest.raises(UserError, match=f"pid {os.getpid()}")):
+        build_index(s, encoder=fake_encoder, progress=False)
+
+
+def test_a_target_that_is_not_an_index_is_refused_untouched(seed_corpus, tmp_path, fake_encoder):
+    before = sorted(p.name for p in seed_corpus.iterdir())
+    with pytest.raises(UserError, match="neither empty nor an index"):
+        build_index(Settings(corpus=seed_corpus, index=seed_corpus), encoder=fake_encoder, progress=False)
+    assert sorted(p.name for p in seed_corpus.iterdir()) == before
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "zeroed", "garbage"])
+@pytest.mark.parametrize("name", ["dense.faiss", "bm25_w.npy", "bm25_indptr.npy", "manifest.json"])
+def test_a_damaged_file_is_one_clear_error(fake_index, fake_encoder, name, damage):
+    s = fake_index.settings
+    path = gen_dir(s.index, read_current(s.index)) / name
+    size = path.stat().st_size
+    if damage == "missing":
+        path.unlink()
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[: size // 2])
+    elif damage == "zeroed":
+        path.write_bytes(b"\0" * size)
+    else:
+        path.write_bytes(os.urandom(size))
+    with pytest.raises(UserError, match="policyqa build"):
+        open_index(s.index, s, encoder=fake_encoder)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"\0" * 4096])
+def test_a_damaged_database_or_pointer_is_one_clear_error(fake_index, fake_encoder, content):
+    s = fake_index.settings
+    for name in ("store.sqlite", "CURRENT"):
+        path = s.index / name
+        saved = path.read_bytes()
+        for extra in ("-wal", "-shm"):
+            (s.index / f"{name}{extra}").unlink(missing_ok=True)
+        path.write_bytes(content)
+        with pytest.raises(UserError, match="policyqa build"):
+            open_index(s.index, s, encoder=fake_encoder).search("工业", k=3)
+        path.write_bytes(saved)
+
+
+@pytest.mark.parametrize("manifest", ["[]", '{"schema_version": "2"}', '{"schema_version": 999, "files": {}, '
+                                      '"counts": {}, "model": {}, "bm25": {}}'])
+def test_a_wrong_manifest_is_one_clear_error(fake_index, fake_encoder, manifest):
+    s = fake_index.settings
+    (gen_dir(s.index, read_current(s.index)) / "manifest.json").write_text(manifest, encoding="utf-8")
+    with pytest.raises(UserError, match="policyqa build"):
+        open_index(s.index, s, encoder=fake_encoder)
 
 
 def test_empty_corpus_is_a_clear_error_and_keeps_the_index(fake_index, fake_encoder, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    settings = Settings(corpus=empty, index=fake_index.folder)
+    settings = Settings(corpus=empty, index=fake_index.settings.index)
     with pytest.raises(UserError, match="no readable text"):
         build_index(settings, encoder=fake_encoder, progress=False)
-    assert (fake_index.folder / "manifest.json").exists()
+    assert open_index(settings.index, settings, encoder=fake_encoder).info.counts["chunks"] == 71
 
 
 def test_other_encodings_and_unreadable_files(tmp_path, fake_encoder):
@@ -88,12 +276,11 @@ def test_other_encodings_and_unreadable_files(tmp_path, fake_encoder):
     (corpus / "utf16.txt").write_bytes(text.encode("utf-16"))
     (corpus / "binary.txt").write_bytes(bytes(range(256)) * 4)
     (corpus / "empty.txt").write_bytes(b"")
-    (corpus / "ignored.pdf").write_bytes(b"%PDF")
     settings = Settings(corpus=corpus, index=tmp_path / "idx")
     report = build_index(settings, encoder=fake_encoder, progress=False)
     assert report.files == 6
     assert sorted(s.path.rsplit("/", 1)[-1] for s in report.skipped) == ["binary.txt", "empty.txt"]
     idx = open_index(settings.index, settings, encoder=fake_encoder)
-    docs = {c.doc_id for c in idx.chunks}
-    assert docs == {"utf8bom.txt", "gbk.txt", "deep/er/big5.md", "utf16.txt"}
-    assert all("规上工业增加值" in c.norm for c in idx.chunks)
+    chunks = all_chunks(idx)
+    assert {c.doc_id for c in chunks} == {"utf8bom.txt", "gbk.txt", "deep/er/big5.md", "utf16.txt"}
+    assert all("规上工业增加值" in c.norm for c in chunks)

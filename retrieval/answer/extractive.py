@@ -6,11 +6,12 @@ import re
 from dataclasses import dataclass, replace
 
 from retrieval.answer.question import Question, analyze
-from retrieval.index import Index
+from retrieval.search.searcher import Searcher as Index
+from retrieval.store.base import FactQuery, Filter
 from retrieval.text.figures import find_dates, find_figures, format_value
-from retrieval.text.normalize import normalize, split_sentences
+from retrieval.text.normalize import normalize
 from retrieval.text.regions import Place, mentions
-from retrieval.types import Answer, AnswerItem, Chunk, Fact, Hit
+from retrieval.types import Answer, AnswerItem, Fact, Hit
 
 EVIDENCE_K = 10
 MIN_COVERAGE = 0.5  # share of a Chinese question's content terms a supporting sentence must contain
@@ -56,9 +57,11 @@ def _inside(province: str, city: str, county: str, region: str, p: Place) -> boo
     return province == p.province
 
 
-def _chunk_inside(c: Chunk, p: Place, written: str) -> bool:
-    """In the region, or naming it ("重庆工业" for 重庆市 in a 武胜县 paragraph)."""
-    return _inside(c.province, c.city, c.county, c.region, p) or p.name in c.norm or written in c.norm
+def question_filter(q: Question) -> Filter | None:
+    """Chunks in the region a question names, or naming it ("重庆工业" in a 武胜县 paragraph)."""
+    if q.region is None:
+        return None
+    return Filter(regions=(q.region.name,), region_mentions=True)
 
 
 def _highlights(doc_text: str, start: int, end: int, terms: tuple[str, ...], extra=()) -> tuple[tuple[int, int], ...]:
@@ -79,17 +82,17 @@ def _sentences(index: Index, q: Question, hits: list[Hit]) -> list[Sentence]:
     """Sentences of the hits, scored by question-term coverage (dense similarity for English)."""
     out: list[Sentence] = []
     terms = [t for t in q.terms if not t.replace(".", "").isdigit()]
+    stored = index.store.sentences([h.chunk.chunk_id for h in hits])  # split and normalized at build time
     for h in hits:
         c = h.chunk
-        for a, b in split_sentences(c.text):
-            raw = c.text[a:b].strip()
-            lead = c.text[a:b].index(raw[0]) if raw else 0
-            norm = normalize(raw).text
+        for st in stored.get(c.chunk_id, []):
+            raw = c.text[st.start - c.start : st.end - c.start]
+            norm = st.norm
             found = [t for t in terms if t in norm]
             coverage = len(found) / len(terms) if terms else 0.0
             weight = sum(len(t) for t in found)
             score = weight + 0.3 * (EVIDENCE_K - h.rank) / EVIDENCE_K
-            out.append(Sentence(h, raw, norm, c.start + a + lead, c.start + a + lead + len(raw), coverage, score))
+            out.append(Sentence(h, raw, norm, st.start, st.end, coverage, score))
     if q.lang == "en" and out:
         top = [s for s in out if s.hit.rank <= 3]
         vecs = index.encoder.encode_passages([s.norm for s in top])
@@ -136,7 +139,7 @@ def _in_paragraph(index: Index, f: Fact) -> bool:
 
 def _regions_with_figure(index: Index, q: Question, hits: list[Hit]) -> Answer:
     """Exhaustive over the figures table, grouped by region."""
-    facts = [f for f in index.facts if _same_figure(f, q)]
+    facts = [f for g in q.figures for f in index.facts_where(FactQuery(units=(g.unit,), value=g.value))]
     if q.region is not None:
         facts = [f for f in facts if _inside(f.province, f.city, f.county, f.region, q.region)]
     if q.period:
@@ -237,8 +240,7 @@ def _unsupported(q: Question, hits: list[Hit], why: str) -> Answer:
 def answer_question(index: Index, question: str, mode: str = "hybrid", alpha: float | None = None) -> Answer:
     """Answer from the index alone: quoted, sourced, or plainly unsupported."""
     q = analyze(question)
-    written = q.norm[q.region.start : q.region.end] if q.region is not None else ""
-    where = (lambda c: _chunk_inside(c, q.region, written)) if q.region is not None else None
+    where = question_filter(q)
     hits = index.search(question, k=EVIDENCE_K, mode=mode, alpha=alpha, where=where)
     if not hits and q.region is not None:
         nearest = index.search(question, k=EVIDENCE_K, mode=mode, alpha=alpha)

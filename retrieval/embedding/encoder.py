@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -119,9 +120,21 @@ class Embedder:
         return self._encode(texts, self.prefixes[1], progress)
 
     def describe(self) -> dict:
-        """Model name, prefixes and dimension, for the index manifest."""
+        """Model name, prefixes and dimension, for the index manifest.
+
+        For the bundled model this reads its folder's config, without loading torch, so a build
+        with nothing to embed and opening an index stay fast.
+        """
         from retrieval.embedding import model as bundled
 
+        if self._spec is None and self._model is None:
+            folder = bundled.ensure_installed(self._cache_dir)
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+            prompts = json.loads((folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))["prompts"]
+            qp = prompts.get("query", "") if self._qp is None else self._qp
+            pp = prompts.get("passage", "") if self._pp is None else self._pp
+            return {"name": self.name, "dim": int(config["hidden_size"]), "query_prefix": qp, "passage_prefix": pp,
+                    "revision": bundled.revision()}
         qp, pp = self.prefixes
         rev = bundled.revision() if self._spec is None else None
         return {"name": self.name, "dim": self.dim, "query_prefix": qp, "passage_prefix": pp, "revision": rev}

@@ -371,6 +371,7 @@ def _expected_manifest(src: Path) -> dict:
 
 
 @functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def revision() -> str:
     """Identifies what the bundled model computes: install schema plus the source file's hash."""
     return f"{INSTALL_SCHEMA}-{_sha256(source_path())[:12]}"

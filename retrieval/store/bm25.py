@@ -1,4 +1,4 @@
-"""BM25 over jieba tokens: rank-bm25 as the reference, a sparse-matrix fast path for search.
+"""BM25 over jieba tokens: rank-bm25 as the reference, stored postings (term-major CSR) for search.
 
 rank-bm25's BM25Okapi floors the idf of any term found in half or more of the documents
 (idf = log((N-n+0.5)/(n+0.5)) turns negative, then becomes eps * mean idf; its issues #39/#43).
@@ -8,14 +8,11 @@ use Lucene's idf, log(1 + (N-n+0.5)/(n+0.5)), which is positive for every term.
 
 from __future__ import annotations
 
-import json
 import math
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from rank_bm25 import BM25Okapi
-from scipy import sparse
 
 FORMAT_VERSION = 1
 
@@ -31,94 +28,112 @@ def lucene_idf(n_docs: int, df: np.ndarray) -> np.ndarray:
     return np.log1p((n_docs - df + 0.5) / (df + 0.5))
 
 
-class BM25Index:
-    """Term-by-document weight matrix: a query's scores are the sum of its terms' rows."""
+POSTINGS_FILES = ("bm25_indptr.npy", "bm25_cids.npy", "bm25_tf.npy", "bm25_w.npy", "bm25_len.npy")
 
-    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
+
+class Postings:
+    """BM25 postings of one index generation: term-major CSR over stable term and chunk ids.
+
+    Term ids (``tid``) and chunk ids (``cid``) never change once given, so a generation is the
+    previous one minus deleted chunks plus new ones, with the weights recomputed from the
+    exact statistics of the live chunks (N, average length, df): scores equal a full build's.
+    Weights are stored, so opening memory-maps five arrays and computes nothing.
+    """
+
+    def __init__(self, indptr: np.ndarray, cids: np.ndarray, tf: np.ndarray, w: np.ndarray,
+                 lengths: np.ndarray, k1: float, b: float) -> None:
+        self.indptr, self.cids, self.tf, self.w, self.lengths = indptr, cids, tf, w, lengths
         self.k1, self.b = k1, b
-        self.vocab: dict[str, int] = {}
-        rows, cols, vals = [], [], []
-        lengths = np.zeros(len(docs), dtype=np.float64)
-        for j, doc in enumerate(docs):
-            lengths[j] = len(doc)
-            for term, tf in Counter(doc).items():
-                rows.append(self.vocab.setdefault(term, len(self.vocab)))
-                cols.append(j)
-                vals.append(tf)
-        self.n_docs = len(docs)
-        self.lengths = lengths
-        self.tf = sparse.csr_matrix(
-            (np.asarray(vals, dtype=np.float64), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
-            shape=(len(self.vocab), self.n_docs),
-        )
-        self._weights = self._compute_weights()
+        self.n_docs = int(np.count_nonzero(lengths >= 0)) if len(lengths) else 0  # dead slots hold -1
 
-    def _compute_weights(self) -> sparse.csr_matrix:
-        if self.n_docs == 0:
-            return self.tf
-        avgdl = self.lengths.mean() if self.lengths.sum() else 1.0
-        tf = self.tf.tocoo()
-        df = np.diff(self.tf.indptr)
-        idf = lucene_idf(self.n_docs, df.astype(np.float64))
-        denom = tf.data + self.k1 * (1 - self.b + self.b * self.lengths[tf.col] / avgdl)
-        w = idf[tf.row] * tf.data * (self.k1 + 1) / denom
-        return sparse.csr_matrix((w, (tf.row, tf.col)), shape=self.tf.shape)
+    @property
+    def n_terms(self) -> int:
+        return len(self.indptr) - 1
 
-    def df(self, term: str) -> int:
-        """Number of documents containing a term."""
-        i = self.vocab.get(term)
-        return 0 if i is None else int(self.tf.indptr[i + 1] - self.tf.indptr[i])
+    @classmethod
+    def empty(cls, k1: float, b: float) -> Postings:
+        z = np.zeros(0, dtype=np.int64)
+        return cls(np.zeros(1, dtype=np.int64), z.astype(np.int32), z.astype(np.float32), z.astype(np.float64),
+                   z.astype(np.float32), k1, b)
 
-    def max_score(self, query_tokens: list[str]) -> float:
-        """Upper bound of any document's score: every known query term at saturating frequency."""
-        df = np.array([self.df(t) for t in query_tokens if t in self.vocab], dtype=np.float64)
-        return float(lucene_idf(self.n_docs, df).sum() * (self.k1 + 1)) if self.n_docs else 0.0
-
-    def scores(self, query_tokens: list[str]) -> np.ndarray:
-        """Scores of every document; a repeated query term counts again, as in rank-bm25."""
-        out = np.zeros(self.n_docs, dtype=np.float64)
-        for t in query_tokens:
-            i = self.vocab.get(t)
-            if i is not None:
-                a, b = self._weights.indptr[i], self._weights.indptr[i + 1]
-                out[self._weights.indices[a:b]] += self._weights.data[a:b]
+    def updated(self, dead_cids: np.ndarray, new_cids: np.ndarray, new_tids: np.ndarray, new_tf: np.ndarray,
+                new_lengths: dict[int, int] | tuple[np.ndarray, np.ndarray], n_terms: int) -> Postings:
+        """A new generation: drop ``dead_cids``, add (tid, cid, tf) triples; new cids exceed every old one."""
+        rows = np.repeat(np.arange(self.n_terms, dtype=np.int64), np.diff(self.indptr))
+        cids, tf = np.asarray(self.cids), np.asarray(self.tf)
+        lengths = np.array(self.lengths, dtype=np.float32)
+        if len(dead_cids):
+            dead = np.zeros(max(len(lengths), int(dead_cids.max()) + 1), dtype=bool)
+            dead[dead_cids] = True
+            keep = ~dead[cids]
+            rows, cids, tf = rows[keep], cids[keep], tf[keep]
+            lengths[dead_cids[dead_cids < len(lengths)]] = -1.0
+        lc, ll = new_lengths if isinstance(new_lengths, tuple) else (
+            np.fromiter(new_lengths.keys(), np.int64), np.fromiter(new_lengths.values(), np.float32))
+        top = max([len(lengths) - 1, int(lc.max()) if len(lc) else -1, int(new_cids.max()) if len(new_cids) else -1])
+        if top + 1 > len(lengths):
+            lengths = np.concatenate([lengths, np.full(top + 1 - len(lengths), -1.0, dtype=np.float32)])
+        lengths[lc] = ll
+        rows = np.concatenate([rows, new_tids.astype(np.int64)])
+        cids = np.concatenate([cids, new_cids.astype(np.int32)])
+        tf = np.concatenate([tf, new_tf.astype(np.float32)])
+        order = np.argsort(rows, kind="stable")  # new cids are larger, so each term stays sorted by cid
+        rows, cids, tf = rows[order], cids[order], tf[order]
+        indptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n_terms), out=indptr[1:])
+        out = Postings(indptr, cids, tf, np.zeros(0), lengths, self.k1, self.b)
+        out.w = out._weights(rows)
         return out
 
-    def top(self, query_tokens: list[str], depth: int) -> list[tuple[int, float]]:
-        """(document row, score) pairs with a positive score, best first."""
-        s = self.scores(query_tokens)
+    def _weights(self, rows: np.ndarray) -> np.ndarray:
+        if not len(self.cids):
+            return np.zeros(0, dtype=np.float64)
+        live = self.lengths[self.lengths >= 0]
+        avgdl = float(live.mean()) if len(live) else 1.0
+        df = np.diff(self.indptr).astype(np.float64)
+        idf = lucene_idf(self.n_docs, df)
+        tf = self.tf.astype(np.float64)
+        dl = self.lengths[self.cids].astype(np.float64)
+        return idf[rows] * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * dl / avgdl))
+
+    def df(self, tid: int) -> int:
+        return int(self.indptr[tid + 1] - self.indptr[tid]) if 0 <= tid < self.n_terms else 0
+
+    def max_score(self, tids: list[int]) -> float:
+        """Upper bound of any chunk's score: every known query term at saturating frequency."""
+        df = np.array([d for d in (self.df(t) for t in tids) if d > 0], dtype=np.float64)  # known in this generation
+        return float(lucene_idf(self.n_docs, df).sum() * (self.k1 + 1)) if self.n_docs else 0.0
+
+    def scores(self, tids: list[int]) -> np.ndarray:
+        """Dense score array indexed by cid (a repeated term counts again, as in rank-bm25)."""
+        out = np.zeros(len(self.lengths), dtype=np.float64)
+        for t in tids:
+            if 0 <= t < self.n_terms:
+                a, b = int(self.indptr[t]), int(self.indptr[t + 1])
+                out[self.cids[a:b]] += self.w[a:b]  # a term lists each chunk once
+        return out
+
+    def top(self, tids: list[int], depth: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(cid, score > 0) best first; ``allowed`` is a boolean mask over cids (a pushed-down filter)."""
+        s = self.scores(tids)
+        if allowed is not None:
+            s[: len(allowed)] *= allowed[: len(s)]
+            s[len(allowed):] = 0.0
         nz = np.flatnonzero(s > 0)
         if nz.size == 0:
             return []
+        if nz.size > depth:
+            part = np.argpartition(-s[nz], depth - 1)[:depth]
+            nz = nz[part]
         order = nz[np.lexsort((nz, -s[nz]))][:depth]
         return [(int(i), float(s[i])) for i in order]
 
-    # -- persistence: plain .npy + JSON, no pickle
     def save(self, folder: Path) -> None:
-        terms = sorted(self.vocab, key=self.vocab.__getitem__)
-        meta = {"format": FORMAT_VERSION, "k1": self.k1, "b": self.b, "n_docs": self.n_docs, "terms": terms}
-        (folder / "bm25.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        np.save(folder / "bm25_tf_indptr.npy", self.tf.indptr, allow_pickle=False)
-        np.save(folder / "bm25_tf_indices.npy", self.tf.indices, allow_pickle=False)
-        np.save(folder / "bm25_tf_data.npy", self.tf.data, allow_pickle=False)
-        np.save(folder / "bm25_lengths.npy", self.lengths, allow_pickle=False)
+        for name, arr in zip(POSTINGS_FILES, (self.indptr, self.cids, self.tf, self.w, self.lengths), strict=True):
+            np.save(folder / name, arr, allow_pickle=False)
 
     @classmethod
-    def load(cls, folder: Path) -> BM25Index:
-        meta = json.loads((folder / "bm25.json").read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT_VERSION:
-            raise ValueError(f"BM25 format {meta.get('format')} != {FORMAT_VERSION}")
-        self = cls.__new__(cls)
-        self.k1, self.b, self.n_docs = meta["k1"], meta["b"], meta["n_docs"]
-        self.vocab = {t: i for i, t in enumerate(meta["terms"])}
-        self.lengths = np.load(folder / "bm25_lengths.npy", allow_pickle=False)
-        self.tf = sparse.csr_matrix(
-            (
-                np.load(folder / "bm25_tf_data.npy", allow_pickle=False),
-                np.load(folder / "bm25_tf_indices.npy", allow_pickle=False),
-                np.load(folder / "bm25_tf_indptr.npy", allow_pickle=False),
-            ),
-            shape=(len(self.vocab), self.n_docs),
-        )
-        self._weights = self._compute_weights()
-        return self
+    def load(cls, folder: Path, k1: float, b: float, mmap: bool = True) -> Postings:
+        mode = "r" if mmap else None
+        arrs = [np.load(folder / name, mmap_mode=mode, allow_pickle=False) for name in POSTINGS_FILES]
+        return cls(*arrs, k1=k1, b=b)

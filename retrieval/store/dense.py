@@ -1,68 +1,174 @@
-"""Dense leg: FAISS inner-product search over L2-normalized vectors (cosine).
+"""Dense leg: FAISS inner-product search over L2-normalized vectors (cosine), with stable ids.
 
-Each chunk has one vector for the whole paragraph and, optionally, one per sentence
-(``Settings.sentence_vectors``); a chunk's dense score is the best of its vectors, so a
-question that paraphrases one sentence of a long paragraph still finds it.
+Each chunk has one vector for its paragraph and, by the sentence-vector policy, one per
+sentence; vector id = cid * PARTS + part (part 0 = the paragraph), so a chunk's dense score is
+the best of its vectors and filters select whole chunks by id. Small indexes are exact
+(``IDMap2,Flat``); above ``Settings.ann_min_vectors`` an IVF index (``IVF{nlist},Flat``) whose
+recall@10 against exact search is measured by ``scripts/bench_scale.py``.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from pathlib import Path
 
 import numpy as np
 
+log = logging.getLogger(__name__)
 
-class DenseIndex:
-    """A FAISS IndexFlatIP plus ``owner``: the chunk row each vector belongs to."""
+PARTS = 64  # vectors per chunk at most: the paragraph and up to 63 sentences
 
-    def __init__(self, vectors: np.ndarray, owner: np.ndarray | None = None) -> None:
-        import faiss
 
-        self.index = faiss.IndexFlatIP(vectors.shape[1])
-        if len(vectors):
-            self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        self.owner = np.arange(len(vectors), dtype=np.int64) if owner is None else np.asarray(owner, dtype=np.int64)
-        if len(self.owner) != len(vectors):
-            raise ValueError("one owner per vector")
+def _faiss():
+    import faiss
+
+    return faiss
+
+
+def cid_bitmap(cids: np.ndarray, max_cid: int) -> np.ndarray:
+    """FAISS IDSelectorBitmap bytes selecting every vector id of the given chunks (8 bytes = 64 ids a chunk)."""
+    bitmap = np.zeros((max_cid + 1) * (PARTS // 8), dtype=np.uint8)
+    if len(cids):
+        idx = (cids.astype(np.int64)[:, None] * (PARTS // 8) + np.arange(PARTS // 8)).ravel()
+        bitmap[idx] = 0xFF
+    return bitmap
+
+
+class Vectors:
+    """One generation's FAISS index (exact or IVF) over vector ids ``cid * PARTS + part``."""
+
+    def __init__(self, index, nprobe: int = 32) -> None:
+        self.index = index
+        self.nprobe = nprobe
+
+    @classmethod
+    def empty(cls, dim: int) -> Vectors:
+        faiss = _faiss()
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)))
 
     @property
     def size(self) -> int:
-        """Number of vectors."""
         return int(self.index.ntotal)
 
     @property
-    def n_chunks(self) -> int:
-        return int(self.owner.max()) + 1 if len(self.owner) else 0
+    def dim(self) -> int:
+        return int(self.index.d)
 
-    def top(self, query_vec: np.ndarray, depth: int) -> list[tuple[int, float]]:
-        """(chunk row, best cosine over its vectors), best first."""
+    @property
+    def kind(self) -> str:
+        return "ivf" if self._ivf() is not None else "flat"
+
+    def _ivf(self):
+        faiss = _faiss()
+        try:
+            return faiss.extract_index_ivf(self.index)
+        except RuntimeError:
+            return None
+
+    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of every stored vector (for re-indexing into another structure)."""
+        faiss = _faiss()
+        n, d = self.size, self.dim
+        if n == 0:
+            return np.zeros(0, np.int64), np.zeros((0, d), np.float32)
+        ivf = self._ivf()
+        if ivf is None:
+            ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+            xb = faiss.downcast_index(self.index.index).reconstruct_n(0, n)
+            return ids, xb
+        ids_all, vecs = [], []
+        invlists = ivf.invlists
+        for li in range(ivf.nlist):
+            ls = invlists.list_size(li)
+            if not ls:
+                continue
+            ids_all.append(faiss.rev_swig_ptr(invlists.get_ids(li), ls).copy())
+            codes = faiss.rev_swig_ptr(invlists.get_codes(li), ls * ivf.code_size).copy()
+            vecs.append(codes.view(np.float32).reshape(ls, d))
+        return np.concatenate(ids_all).astype(np.int64), np.concatenate(vecs)
+
+    def updated(self, dead_cids: np.ndarray, max_cid: int, ids: np.ndarray, vecs: np.ndarray,
+                ann_min_vectors: int, nlist: int | None = None) -> Vectors:
+        """A new generation: this index minus the dead chunks' vectors plus new ones (ids given).
+
+        Switches to IVF when the total passes ``ann_min_vectors`` (training on the vectors at hand);
+        an IVF index keeps its trained centroids across incremental builds.
+        """
+        faiss = _faiss()
+        index = faiss.clone_index(self.index) if self.size else None
+        if index is not None and len(dead_cids):
+            bitmap = cid_bitmap(dead_cids, max_cid)
+            index.remove_ids(faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap)))
+        total = (index.ntotal if index is not None else 0) + len(ids)
+        current = Vectors(index, self.nprobe) if index is not None else Vectors.empty(vecs.shape[1] if len(vecs)
+                                                                                        else self.dim)
+        if total >= ann_min_vectors and current.kind == "flat":
+            old_ids, old_vecs = current.all_vectors()
+            all_ids = np.concatenate([old_ids, ids.astype(np.int64)])
+            all_vecs = np.concatenate([old_vecs, vecs.astype(np.float32)]) if len(vecs) else old_vecs
+            return Vectors.trained(all_ids, all_vecs, nlist, self.nprobe)
+        if len(ids):
+            current.index.add_with_ids(np.ascontiguousarray(vecs, dtype=np.float32), ids.astype(np.int64))
+        return current
+
+    @classmethod
+    def trained(cls, ids: np.ndarray, vecs: np.ndarray, nlist: int | None, nprobe: int) -> Vectors:
+        """An IVF index trained on (a sample of) ``vecs``; nlist defaults to 4 * sqrt(n)."""
+        faiss = _faiss()
+        n, d = vecs.shape
+        nlist = nlist or max(16, int(4 * math.sqrt(n)))
+        quantizer = faiss.IndexFlatIP(d)
+        index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(0)
+        sample = vecs[rng.choice(n, size=min(n, 64 * nlist), replace=False)] if n > 64 * nlist else vecs
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+        index.add_with_ids(np.ascontiguousarray(vecs, dtype=np.float32), ids)
+        index.own_fields = True
+        quantizer.this.disown()
+        log.info("IVF index: %d vectors, nlist %d", n, nlist)
+        return cls(index, nprobe)
+
+    def top(self, query: np.ndarray, depth: int, per_chunk: float = 1.0,
+            allowed: np.ndarray | None = None, allowed_share: float = 1.0) -> list[tuple[int, float]]:
+        """(cid, best cosine over its vectors), best first; ``allowed`` is a cid bitmap (cid_bitmap)."""
+        faiss = _faiss()
         if self.size == 0:
             return []
-        per_chunk = max(1, self.size // max(1, self.n_chunks))
-        want = min(self.size, depth * (per_chunk + 2))
-        scores, rows = self.index.search(query_vec.reshape(1, -1).astype(np.float32), want)
+        want = int(min(self.size, depth * (math.ceil(per_chunk) + 2)))
+        ivf = self._ivf()
+        params = None
+        sel = None
+        if allowed is not None:
+            sel = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(allowed))
+        if ivf is not None:
+            # a selective filter leaves few vectors per probed list: probe more lists to keep recall
+            nprobe = min(ivf.nlist, max(self.nprobe, int(self.nprobe / max(allowed_share, 1e-6))))
+            params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe) if sel is not None else \
+                faiss.SearchParametersIVF(nprobe=nprobe)
+        elif sel is not None:
+            params = faiss.SearchParameters(sel=sel)
+        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), want, params=params)
         best: dict[int, float] = {}
-        for r, s in zip(rows[0], scores[0], strict=True):
-            if r < 0:
+        for vid, s in zip(ids[0], scores[0], strict=True):
+            if vid < 0:
                 continue
-            c = int(self.owner[r])
+            c = int(vid) // PARTS
             if c not in best:  # results come best first
                 best[c] = float(s)
         return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:depth]
 
     def save(self, path: Path) -> None:
-        import faiss
-
-        faiss.write_index(self.index, str(path))
-        np.save(path.with_suffix(".owner.npy"), self.owner, allow_pickle=False)
+        _faiss().write_index(self.index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> DenseIndex:
-        import faiss
-
-        self = cls.__new__(cls)
-        self.index = faiss.read_index(str(path))
-        owner_path = path.with_suffix(".owner.npy")
-        self.owner = (np.load(owner_path, allow_pickle=False) if owner_path.exists()
-                      else np.arange(self.index.ntotal, dtype=np.int64))
-        return self
+    def load(cls, path: Path, nprobe: int = 32, mmap: bool = True) -> Vectors:
+        """Memory-mapped for searching; ``mmap=False`` for a writer that will change it."""
+        faiss = _faiss()
+        if not mmap:
+            return cls(faiss.read_index(str(path)), nprobe)
+        try:
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError:
+            index = faiss.read_index(str(path))
+        return cls(index, nprobe)

@@ -1,0 +1,832 @@
+"""The local store: SQLite for rows, FAISS for vectors, memory-mapped arrays for BM25 postings.
+
+Layout of an index folder (Lucene's idea of commit points, not its code):
+
+    CURRENT             the served generation's number, replaced atomically (os.replace)
+    store.sqlite        documents, chunks, sentences, places, facts, terms, embedding cache (WAL)
+    gen-000007/         one generation's immutable files: manifest.json (every file's size and
+                        sha256, counts, model, settings), dense.faiss, bm25_*.npy
+    write.lock          held by the one running build (fcntl), with its pid
+
+Rows carry ``gen_from``/``gen_to``: a reader of generation g sees rows with
+``gen_from <= g < gen_to`` (or no gen_to), so a build writes its rows before it flips CURRENT
+and a reader never sees a half-written index. A killed build's rows are undone by the next
+build (rows newer than CURRENT are dropped, their deletions reverted). Rows dead for two
+generations, and older generation folders, are purged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.errors import UserError
+from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Sentence, StoreInfo
+from retrieval.store.bm25 import POSTINGS_FILES, Postings
+from retrieval.store.dense import PARTS, Vectors, cid_bitmap
+from retrieval.types import Chunk, Document, Fact
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
+CURRENT = "CURRENT"
+DB = "store.sqlite"
+LOCK = "write.lock"
+KEEP_GENERATIONS = 3  # the served one and two before it, for readers still on them
+VIS = "gen_from <= ? AND (gen_to IS NULL OR gen_to > ?)"
+OLD_FORMAT = ("manifest.json", "chunks.jsonl", "documents.jsonl", "facts.jsonl", "dense.faiss", "bm25.json")
+OWN_NAMES = (CURRENT, DB, DB + "-wal", DB + "-shm", LOCK, "README.md")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS documents(
+    doc_id TEXT NOT NULL, path TEXT, title TEXT, date TEXT, outlet TEXT, author TEXT, format TEXT,
+    encoding TEXT, text TEXT, file_hash TEXT, n_chunks INTEGER, gen_from INTEGER NOT NULL, gen_to INTEGER);
+CREATE INDEX IF NOT EXISTS documents_id ON documents(doc_id);
+CREATE INDEX IF NOT EXISTS documents_outlet ON documents(outlet);
+CREATE INDEX IF NOT EXISTS documents_date ON documents(date);
+CREATE TABLE IF NOT EXISTS chunks(
+    cid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL, ordinal INTEGER, title TEXT,
+    section TEXT, subtitle TEXT, text TEXT, norm TEXT, start INTEGER, end_ INTEGER, mojibake INTEGER,
+    region TEXT, province TEXT, city TEXT, county TEXT, gen_from INTEGER NOT NULL, gen_to INTEGER);
+CREATE INDEX IF NOT EXISTS chunks_id ON chunks(chunk_id);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE INDEX IF NOT EXISTS chunks_region ON chunks(region);
+CREATE INDEX IF NOT EXISTS chunks_province ON chunks(province);
+CREATE INDEX IF NOT EXISTS chunks_city ON chunks(city);
+CREATE INDEX IF NOT EXISTS chunks_county ON chunks(county);
+CREATE TABLE IF NOT EXISTS places(cid INTEGER NOT NULL, name TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS places_name ON places(name);
+CREATE INDEX IF NOT EXISTS places_cid ON places(cid);
+CREATE TABLE IF NOT EXISTS sentences(
+    cid INTEGER NOT NULL, ordinal INTEGER NOT NULL, start INTEGER, end_ INTEGER, norm TEXT,
+    PRIMARY KEY(cid, ordinal)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS facts(
+    fid INTEGER PRIMARY KEY, fact_id TEXT, cid INTEGER, doc_id TEXT, chunk_id TEXT, region TEXT, province TEXT,
+    city TEXT, county TEXT, unit TEXT, value REAL, data TEXT NOT NULL, gen_from INTEGER NOT NULL, gen_to INTEGER);
+CREATE INDEX IF NOT EXISTS facts_value ON facts(unit, value);
+CREATE INDEX IF NOT EXISTS facts_chunk ON facts(chunk_id);
+CREATE INDEX IF NOT EXISTS facts_doc ON facts(doc_id);
+CREATE INDEX IF NOT EXISTS facts_region ON facts(region);
+CREATE TABLE IF NOT EXISTS terms(tid INTEGER PRIMARY KEY, term TEXT UNIQUE NOT NULL, reading TEXT);
+CREATE INDEX IF NOT EXISTS terms_reading ON terms(reading);
+CREATE TABLE IF NOT EXISTS embed_cache(key BLOB PRIMARY KEY, vec BLOB NOT NULL) WITHOUT ROWID;
+"""
+
+CHUNK_COLS = ("chunk_id", "doc_id", "ordinal", "title", "section", "subtitle", "text", "norm", "start", "end_",
+              "mojibake", "region", "province", "city", "county")
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("policyqa")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    if readonly:
+        conn.execute("PRAGMA query_only=1")
+    return conn
+
+
+def _file_digest(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def read_current(folder: Path) -> int | None:
+    """The served generation, or None when the folder holds no index."""
+    try:
+        text = (folder / CURRENT).read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"index {folder}: {CURRENT} is unreadable: run `policyqa build --full --index {folder}`") \
+            from exc
+    if not text.isdigit():
+        raise UserError(f"index {folder}: {CURRENT} is damaged: run `policyqa build --full --index {folder}`")
+    return int(text)
+
+
+def gen_dir(folder: Path, gen: int) -> Path:
+    return folder / f"gen-{gen:06d}"
+
+
+def is_index_folder(folder: Path) -> bool:
+    return (folder / CURRENT).exists() or (folder / DB).exists() or (folder / "manifest.json").exists()
+
+
+def check_target(folder: Path) -> None:
+    """Refuse to build into a folder that is neither empty nor an index; check it is writable.
+
+    Nothing is touched on refusal. Called before any reading or embedding.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"index target {folder} is a file, not a folder: choose another --index")
+    if folder.is_dir():
+        names = {p.name for p in folder.iterdir()}
+        foreign = sorted(n for n in names if n not in OWN_NAMES and n not in OLD_FORMAT
+                         and not n.startswith(("gen-", ".gen-", "bm25_", "dense.")))
+        if foreign and not is_index_folder(folder):
+            raise UserError(
+                f"index target {folder} is neither empty nor an index (it holds {foreign[0]!r}"
+                f"{' and more' if len(foreign) > 1 else ''}): choose an empty or new folder for --index"
+            )
+    probe_dir = folder if folder.is_dir() else folder.parent
+    while not probe_dir.exists() and probe_dir != probe_dir.parent:
+        probe_dir = probe_dir.parent
+    if not os.access(probe_dir, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write the index at {folder}: {probe_dir} is not writable")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot write the index at {folder}: {exc.strerror or exc}") from exc
+
+
+class BuildLock:
+    """One build at a time per index folder (fcntl lock on write.lock, which names the holder's pid)."""
+
+    def __init__(self, folder: Path, wait: bool = False) -> None:
+        self.path = folder / LOCK
+        self.wait = wait
+        self.fh = None
+
+    def __enter__(self) -> BuildLock:
+        self.fh = self.path.open("a+")
+        flags = fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(self.fh, flags)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            self.fh.seek(0)
+            holder = self.fh.read().strip() or "?"
+            self.fh.close()
+            raise UserError(f"another build is running on {self.path.parent} (pid {holder}): wait for it to finish")\
+                from exc
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(str(os.getpid()))
+        self.fh.flush()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fh is not None:
+            self.fh.seek(0)
+            self.fh.truncate()
+            fcntl.flock(self.fh, fcntl.LOCK_UN)
+            self.fh.close()
+
+
+def _chunk_row(row: tuple) -> Chunk:
+    d = dict(zip(CHUNK_COLS, row, strict=True))
+    d["end"] = d.pop("end_")
+    d["mojibake"] = bool(d["mojibake"])
+    return Chunk(**d)
+
+
+class _Readings(Mapping):
+    """pinyin -> words of the index, looked up in SQLite on demand (no scan of the vocabulary)."""
+
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+
+    def __getitem__(self, key: str) -> tuple[str, ...]:
+        rows = self.store._q("SELECT term FROM terms WHERE reading = ? AND tid < ?", (key, self.store.n_terms))
+        if not rows:
+            raise KeyError(key)
+        return tuple(r[0] for r in rows)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+class LocalStore:
+    """One generation of a local index, opened read-only: the reading side of the store protocol."""
+
+    def __init__(self, folder: Path, nprobe: int = 32, verify: bool = True) -> None:
+        self.folder = folder
+        gen = read_current(folder)
+        rebuild = f"run `policyqa build --full --index {folder}`"
+        if gen is None:
+            if (folder / "manifest.json").exists():
+                raise UserError(f"index {folder} has an older format (schema 1): {rebuild}")
+            raise UserError(f"no index at {folder}: run `policyqa build --index {folder}` first")
+        self.generation = gen
+        self.dir = gen_dir(folder, gen)
+        self.manifest = self._read_manifest(rebuild)
+        if verify:
+            self._verify(rebuild)
+        try:
+            self.postings = Postings.load(self.dir, self.manifest["bm25"]["k1"], self.manifest["bm25"]["b"])
+            self.vectors = Vectors.load(self.dir / "dense.faiss", nprobe=nprobe)
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise UserError(f"index {folder} generation {gen} is damaged ({type(exc).__name__}): {rebuild}") from exc
+        self.n_terms = self.postings.n_terms
+        self.max_cid = len(self.postings.lengths) - 1
+        self._local = threading.local()
+        self._filters: OrderedDict[Filter, tuple[np.ndarray, np.ndarray, float]] = OrderedDict()
+        self._filters_lock = threading.Lock()
+        try:
+            n = self._q(f"SELECT count(*) FROM chunks WHERE {VIS}", (gen, gen))[0][0]
+        except UserError:
+            raise
+        if n != self.manifest["counts"]["chunks"]:
+            raise UserError(f"index {folder}: the database holds {n} chunks, the manifest "
+                            f"{self.manifest['counts']['chunks']}: {rebuild}")
+        self.per_chunk = self.vectors.size / max(1, n)
+
+    # -- opening
+    def _read_manifest(self, rebuild: str) -> dict:
+        path = self.dir / "manifest.json"
+        try:
+            man = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise UserError(f"index {self.folder} is incomplete (generation {self.generation} has no manifest): "
+                            f"{rebuild}") from exc
+        except (OSError, ValueError) as exc:
+            raise UserError(f"index manifest {path} is unreadable: {rebuild}") from exc
+        need = {"schema_version": int, "files": dict, "counts": dict, "model": dict, "bm25": dict}
+        bad = [k for k, t in need.items() if not isinstance(man, dict) or not isinstance(man.get(k), t)]
+        if bad:
+            raise UserError(f"index manifest {path} is damaged (bad or missing {', '.join(bad)}): {rebuild}")
+        if man["schema_version"] != SCHEMA_VERSION:
+            raise UserError(f"index {self.folder} has schema {man['schema_version']}, this version reads "
+                            f"{SCHEMA_VERSION}: {rebuild}")
+        return man
+
+    def _verify(self, rebuild: str) -> None:
+        """Every file of the generation exists with the size and sha256 the manifest lists."""
+        for name, want in self.manifest["files"].items():
+            path = self.dir / name
+            try:
+                size = path.stat().st_size
+            except OSError as exc:
+                raise UserError(f"index {self.folder} is incomplete (missing {name}): {rebuild}") from exc
+            if not isinstance(want, dict) or size != want.get("size"):
+                raise UserError(f"index {self.folder}: {name} has the wrong size (truncated?): {rebuild}")
+            if _file_digest(path) != want.get("sha256"):
+                raise UserError(f"index {self.folder}: {name} does not match its checksum: {rebuild}")
+        if not (self.folder / DB).is_file():
+            raise UserError(f"index {self.folder} is incomplete (missing {DB}): {rebuild}")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = _connect(self.folder / DB, readonly=True)
+            except sqlite3.Error as exc:
+                raise UserError(f"index {self.folder}: {DB} is unreadable ({exc}): "
+                                f"run `policyqa build --full --index {self.folder}`") from exc
+            self._local.conn = conn
+        return conn
+
+    def _q(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        try:
+            return self._conn().execute(sql, tuple(params)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"index {self.folder}: {DB} is damaged ({exc}): "
+                            f"run `policyqa build --full --index {self.folder}`") from exc
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- the protocol
+    def info(self) -> StoreInfo:
+        m = self.manifest
+        return StoreInfo(location=str(self.folder), generation=self.generation, model=m["model"], counts=m["counts"],
+                         built_at=m.get("built_at", ""), build_seconds=m.get("build_seconds", 0.0),
+                         skipped=tuple(m.get("skipped", ())), corpus=m.get("corpus", ""),
+                         settings={k: m.get(k) for k in ("chunking", "tokenizer", "bm25", "dense")})
+
+    def _allowed(self, flt: Filter | None) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(cid mask for BM25, cid bitmap for FAISS, share of chunks allowed) for a filter, cached."""
+        if flt is None or flt.is_empty():
+            return None
+        with self._filters_lock:
+            if flt in self._filters:
+                self._filters.move_to_end(flt)
+                return self._filters[flt]
+        sql, params = self._filter_sql(flt)
+        cids = np.array([r[0] for r in self._q(sql, params)], dtype=np.int64)
+        mask = np.zeros(self.max_cid + 1, dtype=bool)
+        mask[cids[cids <= self.max_cid]] = True
+        out = (mask, cid_bitmap(cids[cids <= self.max_cid], self.max_cid), len(cids) / max(1, mask.size))
+        with self._filters_lock:
+            self._filters[flt] = out
+            while len(self._filters) > 32:
+                self._filters.popitem(last=False)
+        return out
+
+    def _filter_sql(self, flt: Filter) -> tuple[str, list]:
+        g = self.generation
+        where, params = [VIS], [g, g]
+        if flt.regions:
+            marks = ",".join("?" * len(flt.regions))
+            cond = f"(region IN ({marks}) OR province IN ({marks}) OR city IN ({marks}) OR county IN ({marks})"
+            params += list(flt.regions) * 4
+            if flt.region_mentions:
+                cond += f" OR cid IN (SELECT cid FROM places WHERE name IN ({marks}))"
+                params += list(flt.regions)
+            where.append(cond + ")")
+        if flt.doc_ids:
+            where.append(f"doc_id IN ({','.join('?' * len(flt.doc_ids))})")
+            params += list(flt.doc_ids)
+        doc_conds, doc_params = [], []
+        if flt.outlets:
+            doc_conds.append(f"outlet IN ({','.join('?' * len(flt.outlets))})")
+            doc_params += list(flt.outlets)
+        if flt.date_from:
+            doc_conds.append("date >= ?")
+            doc_params.append(flt.date_from)
+        if flt.date_to:
+            doc_conds.append("date <= ?")
+            doc_params.append(flt.date_to)
+        if doc_conds:
+            where.append(f"doc_id IN (SELECT doc_id FROM documents WHERE {VIS} AND {' AND '.join(doc_conds)})")
+            params += [g, g, *doc_params]
+        return f"SELECT cid FROM chunks WHERE {' AND '.join(where)}", params
+
+    def _chunk_ids(self, cids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for i in range(0, len(cids), 900):
+            part = cids[i : i + 900]
+            out.update(self._q(f"SELECT cid, chunk_id FROM chunks WHERE cid IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def _by_cid(self, pairs: list[tuple[int, float]]) -> list[tuple[str, float]]:
+        ids = self._chunk_ids([c for c, _ in pairs])
+        return [(ids[c], s) for c, s in pairs if c in ids]
+
+    def dense_top(self, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
+        allowed = self._allowed(flt)
+        if allowed is not None and not allowed[0].any():
+            return []
+        pairs = self.vectors.top(vector, k, self.per_chunk, None if allowed is None else allowed[1],
+                                 1.0 if allowed is None else allowed[2])
+        return self._by_cid(pairs)
+
+    def _tids(self, terms: list[str]) -> list[int]:
+        uniq = list(dict.fromkeys(terms))
+        found: dict[str, int] = {}
+        for i in range(0, len(uniq), 900):
+            part = uniq[i : i + 900]
+            found.update(self._q(f"SELECT term, tid FROM terms WHERE term IN ({','.join('?' * len(part))})", part))
+        return [found[t] for t in terms if t in found and found[t] < self.n_terms]
+
+    def bm25_top(self, terms: list[str], k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
+        allowed = self._allowed(flt)
+        pairs = self.postings.top(self._tids(terms), k, None if allowed is None else allowed[0])
+        return self._by_cid(pairs)
+
+    def bm25_max(self, terms: list[str]) -> float:
+        return self.postings.max_score(self._tids(terms))
+
+    def term_df(self, terms: Iterable[str]) -> dict[str, int]:
+        terms = list(terms)
+        tids = dict(zip([t for t in terms], [None] * len(terms), strict=True))
+        for t in tids:
+            got = self._tids([t])
+            tids[t] = self.postings.df(got[0]) if got else 0
+        return tids  # type: ignore[return-value]
+
+    def terms_by_reading(self) -> Mapping[str, tuple[str, ...]]:
+        return _Readings(self)
+
+    def chunks(self, chunk_ids: Iterable[str]) -> dict[str, Chunk]:
+        ids = list(dict.fromkeys(chunk_ids))
+        out: dict[str, Chunk] = {}
+        g = self.generation
+        for i in range(0, len(ids), 900):
+            part = ids[i : i + 900]
+            rows = self._q(f"SELECT {', '.join(CHUNK_COLS)} FROM chunks WHERE chunk_id IN "
+                           f"({','.join('?' * len(part))}) AND {VIS}", [*part, g, g])
+            out.update((r[0], _chunk_row(r)) for r in rows)
+        return out
+
+    def chunks_of(self, doc_ids: Iterable[str]) -> list[Chunk]:
+        ids = list(dict.fromkeys(doc_ids))
+        g = self.generation
+        out: list[Chunk] = []
+        for i in range(0, len(ids), 900):
+            part = ids[i : i + 900]
+            rows = self._q(f"SELECT {', '.join(CHUNK_COLS)} FROM chunks WHERE doc_id IN "
+                           f"({','.join('?' * len(part))}) AND {VIS} ORDER BY doc_id, ordinal", [*part, g, g])
+            out.extend(_chunk_row(r) for r in rows)
+        return out
+
+    def documents(self, doc_ids: Iterable[str]) -> dict[str, Document]:
+        ids = list(dict.fromkeys(doc_ids))
+        g = self.generation
+        out: dict[str, Document] = {}
+        for i in range(0, len(ids), 900):
+            part = ids[i : i + 900]
+            rows = self._q("SELECT doc_id, path, text, encoding, title, date, outlet, author, format FROM documents "
+                           f"WHERE doc_id IN ({','.join('?' * len(part))}) AND {VIS}", [*part, g, g])
+            for r in rows:
+                out[r[0]] = Document(doc_id=r[0], path=r[1], text=r[2], encoding=r[3], title=r[4], date=r[5],
+                                     outlet=r[6], author=r[7], format=r[8] or "txt")
+        return out
+
+    def list_documents(self) -> list[DocInfo]:
+        g = self.generation
+        rows = self._q(f"SELECT doc_id, path, title, date, outlet, format, n_chunks FROM documents WHERE {VIS} "
+                       "ORDER BY doc_id", (g, g))
+        return [DocInfo(*r) for r in rows]
+
+    def sentences(self, chunk_ids: Iterable[str]) -> dict[str, list[Sentence]]:
+        ids = list(dict.fromkeys(chunk_ids))
+        g = self.generation
+        out: dict[str, list[Sentence]] = {i: [] for i in ids}
+        for i in range(0, len(ids), 900):
+            part = ids[i : i + 900]
+            rows = self._q("SELECT c.chunk_id, s.ordinal, s.start, s.end_, s.norm FROM sentences s JOIN chunks c "
+                           f"ON c.cid = s.cid WHERE c.chunk_id IN ({','.join('?' * len(part))}) AND "
+                           f"c.gen_from <= ? AND (c.gen_to IS NULL OR c.gen_to > ?) ORDER BY c.cid, s.ordinal",
+                           [*part, g, g])
+            for r in rows:
+                out[r[0]].append(Sentence(*r))
+        return out
+
+    def facts(self, query: FactQuery | None = None) -> list[Fact]:
+        q = query or FactQuery()
+        g = self.generation
+        where, params = [VIS], [g, g]
+        if q.regions:
+            marks = ",".join("?" * len(q.regions))
+            where.append(f"(region IN ({marks}) OR province IN ({marks}) OR city IN ({marks}) OR county IN ({marks}))")
+            params += list(q.regions) * 4
+        if q.units:
+            where.append(f"unit IN ({','.join('?' * len(q.units))})")
+            params += list(q.units)
+        if q.value is not None:
+            where.append("value BETWEEN ? AND ?")
+            params += [q.value - 1e-9 * max(1.0, abs(q.value)), q.value + 1e-9 * max(1.0, abs(q.value))]
+        for col, vals in (("chunk_id", q.chunk_ids), ("doc_id", q.doc_ids)):
+            if vals:
+                where.append(f"{col} IN ({','.join('?' * len(vals))})")
+                params += list(vals)
+        sql = f"SELECT data FROM facts WHERE {' AND '.join(where)} ORDER BY fid"
+        if q.limit:
+            sql += f" LIMIT {int(q.limit)}"
+        return [Fact(**json.loads(r[0])) for r in self._q(sql, params)]
+
+    def facets(self) -> Facets:
+        g = self.generation
+        regions = self._q(f"SELECT DISTINCT province, city, county FROM chunks WHERE {VIS} AND province != '' "
+                          "ORDER BY province, city, county", (g, g))
+        outlets = [r[0] for r in self._q(f"SELECT DISTINCT outlet FROM documents WHERE {VIS} AND outlet IS NOT NULL "
+                                         "AND outlet != '' ORDER BY outlet", (g, g))]
+        lo, hi = self._q(f"SELECT min(date), max(date) FROM documents WHERE {VIS} AND date IS NOT NULL", (g, g))[0]
+        units = [r[0] for r in self._q(f"SELECT DISTINCT unit FROM facts WHERE {VIS} ORDER BY unit", (g, g))]
+        return Facets(tuple(tuple(r) for r in regions), tuple(outlets), (lo, hi) if lo else None, tuple(units))
+
+
+class LocalWriter:
+    """The writing side: one build, under the folder's lock, ending in one atomic generation flip.
+
+    Use as a context manager; ``commit()`` publishes, leaving without it (or an exception)
+    undoes every row this build wrote.
+    """
+
+    def __init__(self, folder: Path, model: dict, settings: dict, full: bool = False, wait: bool = False,
+                 ann_min_vectors: int = 200_000, nprobe: int = 32) -> None:
+        self.folder = folder
+        self.model = model
+        self.settings = settings
+        self.full = full
+        self.ann_min_vectors = ann_min_vectors
+        self.nprobe = nprobe
+        self.lock = BuildLock(folder, wait)
+        self.committed = False
+
+    # -- lifecycle
+    def __enter__(self) -> LocalWriter:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.lock.__enter__()
+        try:
+            self._open()
+        except BaseException:
+            self.lock.__exit__()
+            raise
+        return self
+
+    def _open(self) -> None:
+        self._remove_old_format()
+        self.db = _connect(self.folder / DB)
+        self.db.executescript(SCHEMA)
+        cur = read_current(self.folder) or 0
+        self.prev_gen = cur
+        self.gen = cur + 1
+        self._recover(cur)
+        self.prev_manifest: dict | None = None
+        if cur:
+            try:
+                self.prev_manifest = json.loads((gen_dir(self.folder, cur) / "manifest.json").read_text("utf-8"))
+            except (OSError, ValueError):
+                self.prev_manifest = None
+            if self.prev_manifest is not None:
+                same_model = self.prev_manifest.get("model", {}) == self.model
+                same_settings = all(self.prev_manifest.get(k) == v for k, v in self.settings.items())
+                if not (same_model and same_settings):
+                    log.info("model or settings changed since generation %d: full rebuild", cur)
+                    self.full = True
+            else:
+                self.full = True
+        seen = self.db.execute("SELECT value FROM meta WHERE key = 'next_cid'").fetchone()
+        top = self.db.execute("SELECT max(cid) FROM chunks").fetchone()[0]
+        self.max_cid = max(-1 if top is None else top, int(seen[0]) - 1 if seen else -1)  # cids are never reused
+        top_tid = self.db.execute("SELECT max(tid) FROM terms").fetchone()[0]
+        self.next_tid = 0 if top_tid is None else top_tid + 1
+        self.dead_docs: set[str] = set()
+        self.new_cids: list[np.ndarray] = []
+        self.new_tids: list[np.ndarray] = []
+        self.new_tf: list[np.ndarray] = []
+        self.new_len_c: list[np.ndarray] = []
+        self.new_len_v: list[np.ndarray] = []
+        self.new_vids: list[np.ndarray] = []
+        self.new_vecs: list[np.ndarray] = []
+        self.counts = Counter()
+        self.term_cache: dict[str, int] = {}
+        if self.full and cur:
+            g = self.gen
+            for table in ("documents", "chunks", "facts"):
+                self.db.execute(f"UPDATE {table} SET gen_to = ? WHERE gen_to IS NULL", (g,))
+
+    def _remove_old_format(self) -> None:
+        """Schema-1 files (a manifest at the top, JSONL, one FAISS file) are replaced by this build."""
+        if (self.folder / CURRENT).exists() or not (self.folder / "manifest.json").exists():
+            return
+        for p in self.folder.iterdir():
+            if p.name in OLD_FORMAT or p.name.startswith(("bm25_", "dense.")):
+                p.unlink()
+
+    def _recover(self, cur: int) -> None:
+        """Undo what a killed build left: rows of unpublished generations, stray folders."""
+        db = self.db
+        db.execute("BEGIN")
+        dead = [r[0] for r in db.execute("SELECT cid FROM chunks WHERE gen_from > ?", (cur,))]
+        for table in ("documents", "chunks", "facts"):
+            db.execute(f"DELETE FROM {table} WHERE gen_from > ?", (cur,))
+            db.execute(f"UPDATE {table} SET gen_to = NULL WHERE gen_to > ?", (cur,))
+        self._purge_cids(dead)
+        # rows dead before the oldest generation a reader may still hold
+        keep_from = cur - KEEP_GENERATIONS + 1
+        old = [r[0] for r in db.execute("SELECT cid FROM chunks WHERE gen_to IS NOT NULL AND gen_to <= ?",
+                                        (keep_from,))]
+        for table in ("documents", "chunks", "facts"):
+            db.execute(f"DELETE FROM {table} WHERE gen_to IS NOT NULL AND gen_to <= ?", (keep_from,))
+        self._purge_cids(old)
+        db.execute("COMMIT")
+        for p in self.folder.iterdir():
+            if p.name.startswith(".gen-") or p.name.startswith(".probe-") or p.name.startswith(".CURRENT"):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            elif p.name.startswith("gen-") and p.is_dir():
+                try:
+                    n = int(p.name[4:])
+                except ValueError:
+                    continue
+                if n > cur or n < keep_from:
+                    shutil.rmtree(p, ignore_errors=True)
+
+    def _purge_cids(self, cids: list[int]) -> None:
+        for i in range(0, len(cids), 900):
+            part = cids[i : i + 900]
+            marks = ",".join("?" * len(part))
+            self.db.execute(f"DELETE FROM sentences WHERE cid IN ({marks})", part)
+            self.db.execute(f"DELETE FROM places WHERE cid IN ({marks})", part)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if not self.committed:
+                with contextlib.suppress(sqlite3.Error):
+                    if self.db.in_transaction:
+                        self.db.execute("ROLLBACK")
+                    self._recover(self.prev_gen)
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
+            self.lock.__exit__()
+
+    # -- what the build asks
+    def known_files(self) -> dict[str, tuple[str, str]]:
+        """path -> (doc_id, file hash) of the documents live in the served generation."""
+        if self.full:
+            return {}
+        g = self.prev_gen
+        rows = self.db.execute(f"SELECT path, doc_id, file_hash FROM documents WHERE {VIS}", (g, g)).fetchall()
+        return {p: (d, h) for p, d, h in rows}
+
+    def cached_vectors(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        out: dict[bytes, np.ndarray] = {}
+        for i in range(0, len(keys), 900):
+            part = keys[i : i + 900]
+            rows = self.db.execute(f"SELECT key, vec FROM embed_cache WHERE key IN ({','.join('?' * len(part))})",
+                                   part).fetchall()
+            out.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        return out
+
+    def cache_vectors(self, keys: list[bytes], vecs: np.ndarray) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO embed_cache(key, vec) VALUES (?, ?)",
+                            [(k, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for k, v in
+                             zip(keys, vecs, strict=True)])
+
+    # -- changes
+    def delete_documents(self, doc_ids: Iterable[str]) -> int:
+        ids = [d for d in doc_ids if d not in self.dead_docs]
+        if not ids or self.full:
+            self.dead_docs.update(ids)
+            return len(ids)
+        g = self.gen
+        db = self.db
+        db.execute("BEGIN")
+        for i in range(0, len(ids), 900):
+            part = ids[i : i + 900]
+            marks = ",".join("?" * len(part))
+            for table in ("documents", "chunks", "facts"):
+                db.execute(f"UPDATE {table} SET gen_to = ? WHERE doc_id IN ({marks}) AND gen_to IS NULL AND "
+                           "gen_from <= ?", [g, *part, self.prev_gen])
+        db.execute("COMMIT")
+        self.dead_docs.update(ids)
+        return len(ids)
+
+    def _term_ids(self, terms: set[str], readings: dict[str, str]) -> dict[str, int]:
+        missing = [t for t in terms if t not in self.term_cache]
+        for i in range(0, len(missing), 900):
+            part = missing[i : i + 900]
+            self.term_cache.update(self.db.execute(
+                f"SELECT term, tid FROM terms WHERE term IN ({','.join('?' * len(part))})", part).fetchall())
+        new = [t for t in missing if t not in self.term_cache]
+        rows = []
+        for t in new:
+            self.term_cache[t] = self.next_tid
+            rows.append((self.next_tid, t, readings.get(t)))
+            self.next_tid += 1
+        self.db.executemany("INSERT INTO terms(tid, term, reading) VALUES (?, ?, ?)", rows)
+        return {t: self.term_cache[t] for t in terms}
+
+    def add(self, items: list[DocumentData], readings: dict[str, str] | None = None) -> None:
+        """Write documents with their chunks, sentences, facts, terms and vectors (invisible until commit)."""
+        db = self.db
+        g = self.gen
+        db.execute("BEGIN")
+        all_terms = {t for d in items for ts in d.terms for t in ts}
+        tids = self._term_ids(all_terms, readings or {})
+        for d in items:
+            doc = d.document
+            db.execute(
+                "INSERT INTO documents(doc_id, path, title, date, outlet, author, format, encoding, text, file_hash, "
+                "n_chunks, gen_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (doc.doc_id, doc.path, doc.title, doc.date, doc.outlet, doc.author, doc.format, doc.encoding,
+                 doc.text, d.file_hash, len(d.chunks), g))
+            cids = np.arange(self.max_cid + 1, self.max_cid + 1 + len(d.chunks), dtype=np.int64)
+            self.max_cid += len(d.chunks)
+            by_chunk = {c.chunk_id: int(cid) for c, cid in zip(d.chunks, cids, strict=True)}
+            db.executemany(
+                f"INSERT INTO chunks(cid, {', '.join(CHUNK_COLS)}, gen_from) VALUES ({','.join('?' * 17)})",
+                [(int(cid), c.chunk_id, c.doc_id, c.ordinal, c.title, c.section, c.subtitle, c.text, c.norm, c.start,
+                  c.end, int(c.mojibake), c.region, c.province, c.city, c.county, g)
+                 for c, cid in zip(d.chunks, cids, strict=True)])
+            db.executemany("INSERT INTO places(cid, name) VALUES (?, ?)",
+                           [(int(cid), p) for cid, ps in zip(cids, d.places, strict=True) for p in set(ps)])
+            db.executemany("INSERT INTO sentences(cid, ordinal, start, end_, norm) VALUES (?,?,?,?,?)",
+                           [(by_chunk[s.chunk_id], s.ordinal, s.start, s.end, s.norm) for s in d.sentences])
+            db.executemany(
+                "INSERT INTO facts(fact_id, cid, doc_id, chunk_id, region, province, city, county, unit, value, data, "
+                "gen_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(f.fact_id, by_chunk.get(f.chunk_id), f.doc_id, f.chunk_id, f.region, f.province, f.city, f.county,
+                  f.unit, f.value, json.dumps(f.to_json(), ensure_ascii=False, allow_nan=False), g) for f in d.facts])
+            for cid, ts in zip(cids, d.terms, strict=True):
+                tf = Counter(tids[t] for t in ts)
+                self.new_cids.append(np.full(len(tf), cid, dtype=np.int64))
+                self.new_tids.append(np.fromiter(tf.keys(), dtype=np.int64, count=len(tf)))
+                self.new_tf.append(np.fromiter(tf.values(), dtype=np.float32, count=len(tf)))
+            self.new_len_c.append(cids)
+            self.new_len_v.append(np.array([len(ts) for ts in d.terms], dtype=np.float32))
+            if len(d.vectors):
+                self.new_vids.append(cids[d.vector_owner] * PARTS + d.vector_part.astype(np.int64))
+                self.new_vecs.append(np.asarray(d.vectors, dtype=np.float32))
+            self.counts["documents"] += 1
+            self.counts["chunks"] += len(d.chunks)
+            self.counts["facts"] += len(d.facts)
+            self.counts["vectors"] += len(d.vectors)
+        db.execute("COMMIT")
+
+    def live_chunks(self) -> int:
+        """Chunks the generation being written will hold."""
+        g = self.gen
+        return self.db.execute(f"SELECT count(*) FROM chunks WHERE {VIS}", (g, g)).fetchone()[0]
+
+    def changed(self) -> bool:
+        return self.full or bool(self.dead_docs) or self.counts["documents"] > 0
+
+    def commit(self, extra: dict) -> dict:
+        """Write the generation's files, then publish it with one atomic rename of CURRENT."""
+        t0 = time.perf_counter()
+        g, prev = self.gen, self.prev_gen
+        dead = np.array([r[0] for r in self.db.execute("SELECT cid FROM chunks WHERE gen_to = ?", (g,))],
+                        dtype=np.int64)
+        k1, b = self.settings["bm25"]["k1"], self.settings["bm25"]["b"]
+        base = None if (self.full or not prev) else gen_dir(self.folder, prev)
+        postings = Postings.load(base, k1, b, mmap=False) if base else Postings.empty(k1, b)
+        def cat(xs: list[np.ndarray], dt: type) -> np.ndarray:
+            return np.concatenate(xs) if xs else np.zeros(0, dtype=dt)
+
+        postings = postings.updated(dead, cat(self.new_cids, np.int64), cat(self.new_tids, np.int64),
+                                    cat(self.new_tf, np.float32),
+                                    (cat(self.new_len_c, np.int64), cat(self.new_len_v, np.float32)), self.next_tid)
+        dim = int(self.model.get("dim", 0))
+        vectors = Vectors.load(base / "dense.faiss", self.nprobe, mmap=False) if base else Vectors.empty(dim)
+        vids, vecs = cat(self.new_vids, np.int64), (np.concatenate(self.new_vecs) if self.new_vecs
+                                                     else np.zeros((0, dim), np.float32))
+        vectors = vectors.updated(dead, max(self.max_cid, 0), vids, vecs, self.ann_min_vectors)
+        tmp = Path(tempfile.mkdtemp(prefix=".gen-", dir=self.folder))
+        try:
+            postings.save(tmp)
+            vectors.save(tmp / "dense.faiss")
+            live = self.db.execute(f"SELECT count(*) FROM documents WHERE {VIS}", (g, g)).fetchone()[0]
+            chunks = self.db.execute(f"SELECT count(*) FROM chunks WHERE {VIS}", (g, g)).fetchone()[0]
+            facts = self.db.execute(f"SELECT count(*) FROM facts WHERE {VIS}", (g, g)).fetchone()[0]
+            files = {}
+            for name in (*POSTINGS_FILES, "dense.faiss"):
+                p = tmp / name
+                files[name] = {"size": p.stat().st_size, "sha256": _file_digest(p)}
+            manifest = {
+                "schema_version": SCHEMA_VERSION,
+                "generation": g,
+                "package_version": package_version(),
+                "model": self.model,
+                **self.settings,
+                "dense": {"kind": vectors.kind, "vectors": vectors.size, "ann_min_vectors": self.ann_min_vectors,
+                          "nprobe": self.nprobe},
+                "counts": {"documents": live, "chunks": chunks, "facts": facts, "vectors": vectors.size,
+                           "terms": int(np.count_nonzero(np.diff(postings.indptr)))},
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "files": files,
+                **extra,
+            }
+            manifest["build_seconds"] = round(float(extra.get("build_seconds", 0.0)) + time.perf_counter() - t0, 2)
+            (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, allow_nan=False),
+                                               encoding="utf-8")
+            for p in tmp.iterdir():
+                with p.open("rb") as fh:
+                    os.fsync(fh.fileno())
+            target = gen_dir(self.folder, g)
+            shutil.rmtree(target, ignore_errors=True)
+            os.rename(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('next_cid', ?)", (str(self.max_cid + 1),))
+        self._flip(g)
+        self.committed = True
+        return manifest
+
+    def _flip(self, g: int) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=".CURRENT-", dir=self.folder)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(f"{g}\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.folder / CURRENT)
+        dfd = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def manifest_summary(manifest: dict) -> dict:
+    """The parts of a manifest worth showing."""
+    return {k: manifest.get(k) for k in ("generation", "counts", "model", "built_at", "build_seconds", "dense")}
+
+
