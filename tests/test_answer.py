@@ -49,7 +49,8 @@ def test_one_how_many_per_seed_article(real_index, question, value, doc):
 
 
 def test_region_of_the_project_paragraph(real_index):
-    chunk = next(c for c in real_index.chunks if c.text.startswith("聚焦項(xiàng)目突破"))
+    docs = [d.doc_id for d in real_index.store.list_documents()]
+    chunk = next(c for c in real_index.store.chunks_of(docs) if c.text.startswith("聚焦項(xiàng)目突破"))
     assert (chunk.region, chunk.province, chunk.city, chunk.county) == ("广安区", "四川省", "广安市", "广安区")
 
 

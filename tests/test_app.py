@@ -74,6 +74,6 @@ def test_missing_index_is_built_in_the_page(tmp_path, monkeypatch):
     shutil.copy(Path(__file__).resolve().parent.parent / "corpus" / "003_902afef8673d79be.txt", corpus)
     index = tmp_path / "index"
     at = _app(index, corpus, monkeypatch)
-    assert (index / "manifest.json").exists()
+    assert (index / "CURRENT").exists()
     assert any("built" in e.value for e in at.success)
     assert os.path.isdir(index)

@@ -59,9 +59,10 @@ def test_an_index_from_another_model_build_is_refused(real_index, tmp_path):
 
     copy = tmp_path / "index"
     shutil.copytree(real_index.folder, copy)
-    man = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    path = next(copy.glob("gen-*")) / "manifest.json"
+    man = json.loads(path.read_text(encoding="utf-8"))
     assert man["model"]["revision"]
     man["model"]["revision"] = "1-000000000000"
-    (copy / "manifest.json").write_text(json.dumps(man), encoding="utf-8")
+    path.write_text(json.dumps(man), encoding="utf-8")
     with pytest.raises(UserError, match="policyqa build"):
         open_index(copy)

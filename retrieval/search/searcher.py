@@ -103,6 +103,11 @@ class Searcher:
         self.by_id = _Identity()  # index.chunks[index.by_id[cid]] reads as before
 
     @property
+    def folder(self):
+        """Where the index lives (the settings' index location)."""
+        return self.settings.index
+
+    @property
     def info(self) -> StoreInfo:
         return self.store.info()
 
