@@ -42,11 +42,11 @@ def fixed_kind(text: str) -> str | None:
     return None
 
 
-def _is_heading(norm: str) -> bool:
+def looks_like_heading(norm: str) -> bool:
     return norm.endswith((":", "：")) and 1 < len(norm) - 1 <= HEADING_MAX and not SENTENCE_MARK.search(norm)
 
 
-def _is_short(norm: str) -> bool:
+def looks_short(norm: str) -> bool:
     return len(norm) <= TITLE_MAX and not SENTENCE_MARK.search(norm)
 
 
@@ -67,13 +67,13 @@ def classify(text: str) -> list[Line]:
         fixed = fixed_kind(stripped)
         if fixed:
             kind = fixed
-        elif _is_heading(norm):
+        elif looks_like_heading(norm):
             kind = "heading"
-        elif prev_kind == "heading" and _is_short(norm):
+        elif prev_kind == "heading" and looks_short(norm):
             kind = "subtitle"
-        elif not seen_content and _is_short(norm):
+        elif not seen_content and looks_short(norm):
             kind = "title"
-        elif prev_kind == "title" and _is_short(norm) and len(lines) < 12:
+        elif prev_kind == "title" and looks_short(norm) and len(lines) < 12:
             kind = "title"  # a subtitle under the article title
         else:
             kind = "body"
