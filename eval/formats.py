@@ -145,8 +145,9 @@ def render_html(a: Article) -> bytes:
 def render_sidebar_html(a: Article) -> bytes:
     """Main text deep in nested <div>s, a sidebar of other headlines beside it, GBK-encoded."""
     side = "".join(f'<li><a href="/n/{i}.shtml">{s}</a></li>' for i, s in enumerate(SIDEBAR))
+    # headings as bold paragraphs, as many Chinese sites write them
     paras = "\n".join(f"<div class=\"para\"><p>{html.escape(t)}</p></div>" if k == "body" else
-                      f"<div class=\"sub\"><strong>{html.escape(t)}</strong></div>" for k, t in a.blocks)
+                      f"<p><strong>{html.escape(t)}</strong></p>" for k, t in a.blocks)
     page = f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=gbk">
 <title>{html.escape(a.title)}</title><meta property="og:site_name" content="{SITE}"></head>
 <body><div id="container"><div class="row">

@@ -44,7 +44,7 @@ def sniff(data: bytes, suffix: str = "") -> str | None:
     Content wins over the suffix: a .txt that holds a web page is 'html'. A file named .html
     is 'html' as soon as it has a tag; any other file needs an HTML start tag near its top.
     """
-    if data.startswith(b"%PDF-"):
+    if data.startswith(b"%PDF"):
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
         try:
