@@ -64,6 +64,7 @@ class Article:
     title: str
     date: str  # ISO
     outlet: str
+    author: str | None
     blocks: tuple[tuple[str, str], ...]  # ("heading"|"subtitle"|"body"|"meta", text)
 
 
@@ -75,7 +76,7 @@ def article_from(doc: Document) -> Article:
     )
     return Article(
         name=Path(doc.doc_id).stem, title=doc.title, date=doc.date or FALLBACK_DATE,
-        outlet=doc.outlet or SITE, blocks=blocks,
+        outlet=doc.outlet or SITE, author=doc.author, blocks=blocks,
     )
 
 
@@ -113,12 +114,13 @@ def render_html(a: Article) -> bytes:
     nav = "".join(f'<li><a href="/c{i}/">{n}</a></li>' for i, n in enumerate(NAV))
     related = "".join(f'<li><a href="/a/{i}.html">{r}</a></li>' for i, r in enumerate(RELATED))
     share = "".join(f'<a href="#" class="share-{i}">{s}</a>' for i, s in enumerate(SHARE))
+    author = f'\n<meta name="author" content="{e(a.author)}">' if a.author else ""
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>{e(a.title)}_{SITE}</title>
 <meta name="keywords" content="工业,稳增长"><meta property="og:site_name" content="{SITE}">
 <meta property="og:title" content="{e(a.title)}"><meta name="publishdate" content="{a.date}">
-<meta property="article:published_time" content="{a.date}T09:13:00+08:00">
+<meta property="article:published_time" content="{a.date}T09:13:00+08:00">{author}
 <script type="text/javascript">{SCRIPT}</script>
 <style>.nav li{{display:inline}}</style></head>
 <body>
@@ -215,7 +217,7 @@ def render_pdf(a: Article, dateline: bool = True) -> bytes:
     story.append(Spacer(1, 6))
     buf = io.BytesIO()
     SimpleDocTemplate(buf, pagesize=A5, leftMargin=42, rightMargin=42, topMargin=50, bottomMargin=45,
-                      title=a.title, author=a.outlet).build(story, onFirstPage=furniture, onLaterPages=furniture)
+                      title=a.title, author=a.author).build(story, onFirstPage=furniture, onLaterPages=furniture)
     y, m, d = a.date.split("-")
     return _set_pdf_meta(buf.getvalue(), {"/CreationDate": f"D:{y}{m}{d}091300+08'00'"})
 
@@ -259,7 +261,7 @@ def render_docx(a: Article, rows: list[tuple[str, str]]) -> bytes:
 
     d = docx.Document()
     props = d.core_properties
-    props.title, props.author = a.title, a.outlet
+    props.title, props.author = a.title, a.author or ""
     props.created = dt.datetime.fromisoformat(a.date + "T09:13:00")
     d.add_heading(a.title, 0)
     d.add_paragraph(_dateline(a))

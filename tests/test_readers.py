@@ -14,7 +14,7 @@ import pytest
 
 from eval import formats as F
 from retrieval.reading import UnreadableFile, find_files, read_bytes, read_path
-from retrieval.reading.meta import iso_date, outlet_in_line
+from retrieval.reading.meta import author_in_line, iso_date, outlet_in_line
 from retrieval.text.chunking import chunk_document
 from retrieval.text.facts import facts_of_document
 from retrieval.text.normalize import norm_text
@@ -56,6 +56,7 @@ def test_title_date_outlet(rendered, fmt):
         assert "".join(norm_text(doc.title).split()) == "".join(norm_text(a.title).split())
         assert doc.date == a.date
         assert doc.outlet == a.outlet
+        assert doc.author == a.author
 
 
 def test_seed_dates_and_outlets_survive_every_format(rendered):
@@ -63,6 +64,8 @@ def test_seed_dates_and_outlets_survive_every_format(rendered):
     assert by_name["001_ab3d4e721701eb82"].outlet == "福建日報"
     assert by_name["001_ab3d4e721701eb82"].date == "2023-08-11"
     assert by_name["003_902afef8673d79be"].outlet == "綿陽新聞網"
+    assert by_name["003_902afef8673d79be"].author == "黃小芹"
+    assert by_name["004_04f38ca700b2c47f"].author == "龍俊帆"
 
 
 @pytest.mark.parametrize("fmt", list(RENDER))
@@ -175,3 +178,9 @@ def test_outlet_keeps_real_characters_and_restores_one_lost_to_mojibake():
     assert outlet_in_line("來源：人民網") == "人民網"
     assert outlet_in_line("綿陽新聞網訊 前不久舉行的讀書班提出") == "綿陽新聞網"
     assert outlet_in_line("(廣安日?qǐng)?bào)全媒體記者 龍俊帆 整理)") == "廣安日報"
+
+
+def test_author_from_a_byline_only():
+    assert author_in_line("(廣安日?qǐng)?bào)全媒體記者 龍俊帆 整理)") == "龍俊帆"
+    assert author_in_line("作者：张三") == "张三"
+    assert author_in_line("記者從會上獲悉,全省工業經濟穩中向好。") is None

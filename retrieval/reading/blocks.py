@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from retrieval.reading.meta import date_in_lines, display, outlet_in_lines
+from retrieval.reading.meta import author_in_lines, date_in_lines, display, outlet_in_lines
 from retrieval.reading.plain import fixed_kind, looks_like_heading, looks_short
 from retrieval.text.normalize import norm_text
 from retrieval.types import Document, Line
@@ -81,7 +81,7 @@ def build_document(
         pos += len(b.text) + 1
     text = "\n".join(b.text for b in blocks)
     meta = [ln.text for ln in lines if ln.kind == "meta"]
-    first_body = [ln.text for ln in lines if ln.kind == "body"][:1]
+    body = [ln.text for ln in lines if ln.kind == "body"]
     if not title:
         title = next((display(ln.text) for ln in lines if ln.kind == "title"), "")
     return Document(
@@ -91,8 +91,8 @@ def build_document(
         encoding=encoding,
         title=title,
         date=date or date_in_lines(meta) or fallback_date,
-        outlet=outlet_in_lines(meta + first_body) or site,
+        outlet=outlet_in_lines(meta + body[:1]) or site,
         lines=tuple(lines),
-        author=author,
+        author=author or author_in_lines(meta + body[-1:]),  # a byline closes the article
         format=fmt,
     )

@@ -6,7 +6,6 @@ import io
 import logging
 import re
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,25 +79,3 @@ def decode(data: bytes) -> tuple[str, str]:
     if "\x00" in text:
         raise ValueError("binary content")
     return text, best.encoding
-
-
-def read_text(path: Path) -> tuple[str, str]:
-    """Read and decode one file; newlines normalized to \\n. Raises ValueError/OSError."""
-    data = path.read_bytes()
-    if not data.strip():
-        raise ValueError("empty file")
-    text, enc = decode(data)
-    return text.replace("\r\n", "\n").replace("\r", "\n"), enc
-
-
-def iter_texts(corpus: Path) -> Iterator[tuple[Path, str, str] | Skipped]:
-    """Yield (path, text, encoding) for each readable file, or a Skipped record."""
-    for path in find_files(corpus):
-        try:
-            text, enc = read_text(path)
-        except (OSError, ValueError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            log.warning("skipped %s: %s", path, reason)
-            yield Skipped(str(path), reason)
-            continue
-        yield path, text, enc

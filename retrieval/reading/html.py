@@ -76,8 +76,8 @@ def _blocks(main: etree._Element) -> list[Block]:
     for el in main:
         tag = el.tag
         if tag == "head":
-            level = int(el.get("rend", "h2")[1:] or 2) if re.fullmatch(r"h\d", el.get("rend", "")) else 2
-            out.append(Block(_text(el), "heading", level))
+            rend = el.get("rend", "")
+            out.append(Block(_text(el), "heading", int(rend[1]) if re.fullmatch(r"h\d", rend) else 2))
         elif tag == "table":
             for row in el.iter("row"):
                 cells = [_text(c) for c in row.iter("cell")]

@@ -24,6 +24,11 @@ OUTLET_PATTERNS = (
     re.compile(r"^([^\s，,。]{2,12}?(?:网|报|台|社))讯"),
     re.compile(r"^[(（]([^\s（(]{2,12}?(?:日报|晚报|报|网|台))"),
 )
+# "作者：张三", "(广安日报全媒体记者 龙俊帆 整理)", "记者 黄小芹": a person's name of 2 to 4 characters.
+AUTHOR_PATTERNS = (
+    re.compile(r"^[(（]?(?:作者|文)[:：/]\s*([\u4e00-\u9fff·]{2,4})(?![\u4e00-\u9fff])"),
+    re.compile(r"记者\s*([\u4e00-\u9fff·]{2,4})(?:\s|[)）]|$)"),
+)
 # The last character of an outlet name, lost to a broken re-encoding that kept its pinyin note:
 # "福建日?qǐng)?bào)" is "福建日報(bào)" with "報(" turned into "?". Only these outlet endings are restored.
 LOST_OUTLET_END = re.compile(r"\?(bào|wǎng|tái|shè)\)")
@@ -73,6 +78,25 @@ def outlet_in_line(text: str) -> str | None:
         if m:
             a, b = nz.original_span(*m.span(1))
             return display(raw[a:b]) or None
+    return None
+
+
+def author_in_line(text: str) -> str | None:
+    """The person a byline names, in its original script, or None."""
+    nz = normalize(text.strip())
+    for pat in AUTHOR_PATTERNS:
+        m = pat.search(nz.text)
+        if m:
+            a, b = nz.original_span(*m.span(1))
+            return display(text.strip()[a:b]) or None
+    return None
+
+
+def author_in_lines(lines: list[str]) -> str | None:
+    """The person named by the first byline among the lines."""
+    for text in lines:
+        if found := author_in_line(text):
+            return found
     return None
 
 

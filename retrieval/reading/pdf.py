@@ -108,9 +108,13 @@ def paragraphs(pages: list[str]) -> list[tuple[str, int]]:
     return out
 
 
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def _open(data: bytes):
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -119,8 +123,8 @@ def _open(data: bytes):
         return reader, len(reader.pages)
     except UnreadableFile:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise UnreadableFile(f"corrupt PDF: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
+        raise UnreadableFile(f"corrupt PDF: {_first_line(exc)}") from exc
     except NotImplementedError as exc:  # an encryption algorithm pypdf cannot undo without extras
         raise UnreadableFile(f"encrypted PDF: {exc}") from exc
 
@@ -133,7 +137,7 @@ def read_pdf(data: bytes, doc_id: str, path: str) -> Document:
     try:
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PyPdfError, ValueError, KeyError, TypeError) as exc:
-        raise UnreadableFile(f"corrupt PDF: {exc}") from exc
+        raise UnreadableFile(f"corrupt PDF: {_first_line(exc)}") from exc
     if not any(p.strip() for p in pages):
         raise UnreadableFile("scanned PDF: no text layer")
     paras = paragraphs(pages)

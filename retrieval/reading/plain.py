@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from retrieval.reading.meta import date_in_lines, display, is_dateline, outlet_in_lines
+from retrieval.reading.meta import author_in_lines, date_in_lines, display, is_dateline, outlet_in_lines
 from retrieval.text.normalize import norm_text
 from retrieval.types import Document, Line
 
@@ -108,6 +108,11 @@ def _outlet(lines: list[Line]) -> str | None:
     return outlet_in_lines([ln.text for ln in candidates])
 
 
+def _author(lines: list[Line]) -> str | None:
+    body = [ln.text for ln in lines if ln.kind == "body"]
+    return author_in_lines([ln.text for ln in lines if ln.kind == "meta"] + body[-1:])
+
+
 def read_document(doc_id: str, path: str, text: str, encoding: str) -> Document:
     """Build a Document from decoded text."""
     lines = classify(text)
@@ -120,4 +125,5 @@ def read_document(doc_id: str, path: str, text: str, encoding: str) -> Document:
         date=_date(lines),
         outlet=_outlet(lines),
         lines=tuple(lines),
+        author=_author(lines),
     )
