@@ -276,10 +276,12 @@ def test_other_encodings_and_unreadable_files(tmp_path, fake_encoder):
     (corpus / "utf16.txt").write_bytes(text.encode("utf-16"))
     (corpus / "binary.txt").write_bytes(bytes(range(256)) * 4)
     (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "truncated.pdf").write_bytes(b"%PDF")  # PDFs are read now: this one is skipped as corrupt
     settings = Settings(corpus=corpus, index=tmp_path / "idx")
     report = build_index(settings, encoder=fake_encoder, progress=False)
-    assert report.files == 6
-    assert sorted(s.path.rsplit("/", 1)[-1] for s in report.skipped) == ["binary.txt", "empty.txt"]
+    assert report.files == 7
+    assert sorted(s.path.rsplit("/", 1)[-1] for s in report.skipped) == ["binary.txt", "empty.txt", "truncated.pdf"]
+    assert next(s.reason for s in report.skipped if s.path.endswith(".pdf")).startswith("corrupt PDF")
     idx = open_index(settings.index, settings, encoder=fake_encoder)
     chunks = all_chunks(idx)
     assert {c.doc_id for c in chunks} == {"utf8bom.txt", "gbk.txt", "deep/er/big5.md", "utf16.txt"}

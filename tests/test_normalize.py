@@ -67,4 +67,5 @@ def test_document_fields_of_seed_001(seed_corpus):
     doc = read_document("001_ab3d4e721701eb82", str(path), path.read_text(encoding="utf-8"), "utf-8")
     assert doc.title == "福建省出臺具體措施:合力抓工業 全力穩增長"
     assert doc.date == "2023-08-11"
-    assert doc.outlet.startswith("福建日")  # "福建日?qǐng)?bào)": the 報 is lost to mojibake
+    # "福建日?qǐng)?bào)": "報(" became "?"; the outlet ending is restored from its note "bào"
+    assert doc.outlet == "福建日報"

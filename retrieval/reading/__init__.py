@@ -6,20 +6,21 @@ The contract the build uses:
 - ``read_path(path, corpus)``: the Document of one file, or ``UnreadableFile`` with a one-line reason;
 - ``doc_id_for(path, corpus)``: the path under the corpus with its extension (``a.txt`` and
   ``a.html`` are two documents).
+
+The reader is chosen by content as well as by suffix (``files.sniff``): txt/md (``plain``),
+HTML (``html``, trafilatura), PDF (``pdf``, pypdf) and DOCX (``docx``, python-docx).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.reading.files import SUFFIXES, Skipped, find_files, read_text
+from retrieval.reading.files import SUFFIXES, Skipped, UnreadableFile, decode, find_files, sniff
 from retrieval.types import Document
 
-__all__ = ["SUFFIXES", "Skipped", "UnreadableFile", "doc_id_for", "find_files", "read_path"]
+__all__ = ["SUFFIXES", "Skipped", "UnreadableFile", "doc_id_for", "find_files", "read_bytes", "read_path"]
 
-
-class UnreadableFile(ValueError):
-    """A corpus file that no reader can turn into text; the message is the one-line reason."""
+EXPECTED = {".pdf": ("pdf", "not a PDF (no %PDF header)"), ".docx": ("docx", "not a DOCX (no word/document.xml)")}
 
 
 def doc_id_for(path: Path, corpus: Path) -> str:
@@ -27,16 +28,44 @@ def doc_id_for(path: Path, corpus: Path) -> str:
     return path.relative_to(corpus).as_posix()
 
 
-def read_path(path: Path, corpus: Path) -> Document:
-    """Read one corpus file into a Document; raises UnreadableFile saying why not."""
+def read_bytes(data: bytes, doc_id: str, path: str) -> Document:
+    """Read one file's bytes with the reader its content calls for; raises UnreadableFile."""
+    if not data.strip():
+        raise UnreadableFile("empty file")
+    suffix = Path(path).suffix.lower()
+    fmt = sniff(data, suffix)
+    expected = EXPECTED.get(suffix)
+    if expected and fmt != expected[0]:
+        raise UnreadableFile(expected[1])
+    if fmt == "pdf":
+        from retrieval.reading.pdf import read_pdf
+
+        return read_pdf(data, doc_id, path)
+    if fmt == "docx":
+        from retrieval.reading.docx import read_docx
+
+        return read_docx(data, doc_id, path)
+    if fmt == "zip":
+        raise UnreadableFile("a zip archive, not a document")
+    if fmt == "html":
+        from retrieval.reading.html import read_html
+
+        return read_html(data, doc_id, path)
     from retrieval.reading.plain import read_document
 
     try:
-        text, enc = read_text(path)
-    except OSError as exc:
-        raise UnreadableFile(exc.strerror or str(exc)) from exc
+        text, enc = decode(data)
     except ValueError as exc:
         raise UnreadableFile(str(exc)) from exc
-    fmt = path.suffix.lower().lstrip(".") or "txt"
-    doc = read_document(doc_id_for(path, corpus), str(path), text, enc)
-    return Document(**{**doc.__dict__, "format": fmt})
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    doc = read_document(doc_id, path, text, enc)
+    return Document(**{**doc.__dict__, "format": "md" if suffix == ".md" else "txt"})
+
+
+def read_path(path: Path, corpus: Path) -> Document:
+    """Read one corpus file into a Document; raises UnreadableFile saying why not."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFile(exc.strerror or str(exc)) from exc
+    return read_bytes(data, doc_id_for(path, corpus), str(path))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from retrieval.text.normalize import PINYIN_NOTE, find_mojibake, norm_text
+from retrieval.reading.meta import author_in_lines, date_in_lines, display, is_dateline, outlet_in_lines
+from retrieval.text.normalize import norm_text
 from retrieval.types import Document, Line
 
 # Site chrome, compared on the normalized (Simplified, NFKC) line.
@@ -15,18 +16,12 @@ CHROME_LINES = frozenset({
 CHROME_PATTERNS = (
     re.compile(r"^[(（]?责编[:：].*[)）]?$"),
     re.compile(r"^[(（]?(责任)?编辑[:：].*[)）]?$"),
-    re.compile(r"^[(（]?(审核|校对|监制|来源|作者)[:：][^。]{0,30}[)）]?$"),
+    re.compile(r"^[(（]?(审核|校对|监制)[:：][^。]{0,30}[)）]?$"),
     re.compile(r"^(上一篇|下一篇|相关新闻|推荐阅读)"),
 )
-META_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
-META_LINE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日.{0,20}(来源|\|)")
+SOURCE_LINE = re.compile(r"^[(（]?(来源|作者|发布机构|发布单位)[:：][^。]{0,30}[)）]?$")
 ORIGINAL_TITLE = re.compile(r"^原标题[:：]\s*(.+)$")
 BYLINE = re.compile(r"^[(（][^。]{0,40}(记者|整理|通讯员|供稿)[^。]{0,20}[)）]$")
-OUTLET_PATTERNS = (
-    re.compile(r"来源[:：]\s*([^\s|｜]{2,20})"),
-    re.compile(r"^([^\s，,。]{2,12}?(?:网|报|台|社))讯"),
-    re.compile(r"^[(（]([^\s（(]{2,12}?(?:日报|晚报|报|网|台))"),
-)
 HEADING_MAX = 20  # characters, without the colon
 TITLE_MAX = 60
 SENTENCE_MARK = re.compile(r"[。！？；!?;]")
@@ -34,17 +29,24 @@ SENTENCE_MARK = re.compile(r"[。！？；!?;]")
 
 def clean_display(text: str) -> str:
     """Original script with pinyin notes and mojibake removed: for titles and labels."""
-    out = PINYIN_NOTE.sub("", text)
-    for a, b in reversed(find_mojibake(out)):
-        out = out[:a] + out[b:]
-    return re.sub(r"\s+", " ", out).strip()
+    return display(text)
 
 
-def _is_heading(norm: str) -> bool:
+def fixed_kind(text: str) -> str | None:
+    """'chrome' or 'meta' for a line that is one whatever its neighbours, else None."""
+    norm = norm_text(text.strip())
+    if norm in CHROME_LINES or any(p.match(norm) for p in CHROME_PATTERNS):
+        return "chrome"
+    if is_dateline(text) or SOURCE_LINE.match(norm) or ORIGINAL_TITLE.match(norm) or BYLINE.match(norm):
+        return "meta"
+    return None
+
+
+def looks_like_heading(norm: str) -> bool:
     return norm.endswith((":", "：")) and 1 < len(norm) - 1 <= HEADING_MAX and not SENTENCE_MARK.search(norm)
 
 
-def _is_short(norm: str) -> bool:
+def looks_short(norm: str) -> bool:
     return len(norm) <= TITLE_MAX and not SENTENCE_MARK.search(norm)
 
 
@@ -62,17 +64,16 @@ def classify(text: str) -> list[Line]:
             lines.append(Line(raw, start, "blank"))
             continue
         norm = norm_text(stripped)
-        if norm in CHROME_LINES or any(p.match(norm) for p in CHROME_PATTERNS):
-            kind = "chrome"
-        elif META_LINE.match(norm) or ORIGINAL_TITLE.match(norm) or BYLINE.match(norm):
-            kind = "meta"
-        elif _is_heading(norm):
+        fixed = fixed_kind(stripped)
+        if fixed:
+            kind = fixed
+        elif looks_like_heading(norm):
             kind = "heading"
-        elif prev_kind == "heading" and _is_short(norm):
+        elif prev_kind == "heading" and looks_short(norm):
             kind = "subtitle"
-        elif not seen_content and _is_short(norm):
+        elif not seen_content and looks_short(norm):
             kind = "title"
-        elif prev_kind == "title" and _is_short(norm) and len(lines) < 12:
+        elif prev_kind == "title" and looks_short(norm) and len(lines) < 12:
             kind = "title"  # a subtitle under the article title
         else:
             kind = "body"
@@ -99,24 +100,17 @@ def _title(lines: list[Line]) -> str:
 
 
 def _date(lines: list[Line]) -> str | None:
-    for ln in lines:
-        if ln.kind == "meta":
-            m = META_DATE.search(norm_text(ln.text))
-            if m:
-                y, mo, d = (int(x) for x in m.groups())
-                return f"{y:04d}-{mo:02d}-{d:02d}"
-    return None
+    return date_in_lines([ln.text for ln in lines if ln.kind == "meta"])
 
 
 def _outlet(lines: list[Line]) -> str | None:
     candidates = [ln for ln in lines if ln.kind == "meta"] + [ln for ln in lines if ln.kind == "body"][:1]
-    for ln in candidates:
-        text = norm_text(ln.text.strip())
-        for pat in OUTLET_PATTERNS:
-            m = pat.search(text)
-            if m:
-                return m.group(1)
-    return None
+    return outlet_in_lines([ln.text for ln in candidates])
+
+
+def _author(lines: list[Line]) -> str | None:
+    body = [ln.text for ln in lines if ln.kind == "body"]
+    return author_in_lines([ln.text for ln in lines if ln.kind == "meta"] + body[-1:])
 
 
 def read_document(doc_id: str, path: str, text: str, encoding: str) -> Document:
@@ -131,4 +125,5 @@ def read_document(doc_id: str, path: str, text: str, encoding: str) -> Document:
         date=_date(lines),
         outlet=_outlet(lines),
         lines=tuple(lines),
+        author=_author(lines),
     )

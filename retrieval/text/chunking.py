@@ -46,7 +46,7 @@ def split_long(text: str, max_chars: int) -> list[tuple[int, int]]:
 
 
 def chunk_document(doc: Document, max_chars: int = 400) -> list[Chunk]:
-    """Chunks of a document's body lines, with section and subtitle from the headings above."""
+    """Chunks of a document's body and table lines, with section and subtitle from the headings above."""
     chunks: list[Chunk] = []
     section = subtitle = ""
     seen: dict[str, int] = {}
@@ -58,7 +58,7 @@ def chunk_document(doc: Document, max_chars: int = 400) -> list[Chunk]:
         if line.kind == "subtitle":
             subtitle = clean_display(line.text)
             continue
-        if line.kind != "body":
+        if line.kind not in ("body", "table"):  # a table row ('指标｜数值') is content of its own
             continue
         lead = len(line.text) - len(line.text.lstrip())
         body = line.text.strip()

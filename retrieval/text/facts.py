@@ -27,6 +27,17 @@ SUBJECT_TRIM_TAIL = re.compile(
 )
 
 
+def _table_clause(row: str, pos: int) -> str:
+    """A table row's clause for the figure at pos: its own cell's words, else the cell before.
+
+    Rows are cells joined with '｜' (NFKC '|'): "规上工业增加值增速|9.5%" is about the first cell.
+    """
+    cells = row[:pos].split("|")
+    if cells[-1].strip() or len(cells) == 1:
+        return cells[-1]
+    return cells[-2]
+
+
 def _qualifier(clause: str, after: str) -> str:
     q = [w for w in QUALIFIERS_BEFORE if w in clause]
     # keep the most specific ("达到" over "达")
@@ -83,10 +94,10 @@ def _chunk_for(chunks: list[Chunk], pos: int) -> Chunk | None:
 
 
 def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
-    """Facts of one document's body and subtitle lines (a subtitle's facts belong to its section)."""
+    """Facts of one document's body, subtitle and table lines (a subtitle's facts belong to its section)."""
     facts: list[Fact] = []
     for line in doc.lines:
-        if line.kind not in ("body", "subtitle"):
+        if line.kind not in ("body", "subtitle", "table"):
             continue
         for a, b in split_sentences(line.text):
             raw_sentence = line.text[a:b]
@@ -102,8 +113,11 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
             if chunk is None:
                 continue
             for fig in found:
-                breaks = [m.end() for m in CLAUSE_BREAK.finditer(text, 0, fig.start)]
-                clause = text[(breaks[-1] if breaks else 0) : fig.start]
+                if line.kind == "table":
+                    clause = _table_clause(text, fig.start)
+                else:
+                    breaks = [m.end() for m in CLAUSE_BREAK.finditer(text, 0, fig.start)]
+                    clause = text[(breaks[-1] if breaks else 0) : fig.start]
                 here = mentions(text)
                 named = [p for p in here if p.end <= fig.start]
                 # a region named in the sentence wins only if it is more specific than the chunk's
