@@ -2,8 +2,12 @@
 
 The contract the build uses:
 
-- ``find_files(corpus)``: every file a reader accepts, at any depth, in a stable order;
-- ``read_path(path, corpus)``: the Document of one file, or ``UnreadableFile`` with a one-line reason;
+- ``scan(corpus)``: ``(files, skipped)``: every file a reader accepts, at any depth, in a stable
+  order, and every entry that could not be looked at (unreadable file or folder, dangling or
+  looping symbolic link, pipe), each a ``Skipped`` with a one-line reason; a build reports both;
+- ``find_files(corpus)``: just the files of ``scan`` (kept for callers that need no reasons);
+- ``read_path(path, corpus, max_bytes=None)``: the Document of one file, or ``UnreadableFile``
+  with a one-line reason (too large for ``Settings.max_file_bytes``, binary, undecodable, empty);
 - ``doc_id_for(path, corpus)``: the path under the corpus with its extension (``a.txt`` and
   ``a.html`` are two documents).
 """
@@ -12,10 +16,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.reading.files import SUFFIXES, Skipped, find_files, read_text
+from retrieval.reading.files import SUFFIXES, Skipped, find_files, read_text, scan
 from retrieval.types import Document
 
-__all__ = ["SUFFIXES", "Skipped", "UnreadableFile", "doc_id_for", "find_files", "read_path"]
+__all__ = ["SUFFIXES", "Skipped", "UnreadableFile", "doc_id_for", "find_files", "read_path", "scan"]
 
 
 class UnreadableFile(ValueError):
@@ -27,12 +31,16 @@ def doc_id_for(path: Path, corpus: Path) -> str:
     return path.relative_to(corpus).as_posix()
 
 
-def read_path(path: Path, corpus: Path) -> Document:
-    """Read one corpus file into a Document; raises UnreadableFile saying why not."""
+def read_path(path: Path, corpus: Path, max_bytes: int | None = None) -> Document:
+    """Read one corpus file into a Document; raises UnreadableFile saying why not.
+
+    ``max_bytes`` defaults to ``Settings().max_file_bytes`` (env POLICYQA_MAX_FILE_BYTES).
+    """
     from retrieval.reading.plain import read_document
+    from retrieval.settings import Settings
 
     try:
-        text, enc = read_text(path)
+        text, enc = read_text(path, Settings().max_file_bytes if max_bytes is None else max_bytes)
     except OSError as exc:
         raise UnreadableFile(exc.strerror or str(exc)) from exc
     except ValueError as exc:
