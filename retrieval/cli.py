@@ -83,12 +83,10 @@ def _open(args: argparse.Namespace):
 
 def cmd_build(args: argparse.Namespace) -> int:
     from retrieval.index import build_index
-    from retrieval.reading.files import scan
+    from retrieval.reading.files import with_unlisted
 
     report = build_index(_settings(args), progress=not args.json)
-    # entries scan() names that a build through find_files() does not see (dangling links, ...)
-    seen = {s.path for s in report.skipped}
-    skipped = report.skipped + [s for s in scan(_settings(args).corpus)[1] if s.path not in seen]
+    skipped = with_unlisted(report.skipped, _settings(args).corpus)
     if args.json:
         _emit({"path": report.path, "files": report.files, "skipped": [s.__dict__ for s in skipped],
                "documents": report.documents, "chunks": report.chunks, "facts": report.facts,
@@ -246,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "2 a usage error, 130 interrupted")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, help="what to do (`policyqa COMMAND -h` for its options)")
 
     def common(sp, corpus: bool = False) -> None:
         sp.add_argument("--index", default="index", help="index folder (default: index)")

@@ -48,6 +48,8 @@ def make_hostile_corpus(root: Path, big_bytes: int = 2_000_000) -> dict[str, str
         "utf8bom.md": (b"\xef\xbb\xbf" + text.encode(), "indexed"),
         "invalid_utf8.txt": (b"\xff\xfe\xfd\xc0\xc1" * 50 + BODY.encode(), "indexed_or_skipped"),
         IMAGE_DIR + "/inside.txt": (text.encode(), "indexed"),
+        IMAGE_DIR + "/nul.txt": (b"\x00" * 512, "skipped"),
+        "<script>alert(2)</script>.md": (b"\x01\x02" * 300, "skipped"),
         "![x](https:/host:8766/x.png).txt": (text.encode(), "indexed"),
         SCRIPT_NAME: (text.encode(), "indexed"),
         "<img src=x onerror=alert(1)>/a.md": (text.encode(), "indexed"),
