@@ -95,3 +95,55 @@ def unlock(root: Path) -> None:
         path = root / rel
         if path.exists() or path.is_symlink():
             path.chmod(0o755)
+
+
+# --- fuzzing: the text functions that must not raise on any string ---------------------------
+
+PIECES = (
+    "當(dāng)", "日?qǐng)?bào)", "?!霸诠I(yè)", "9.5%", "9" * 40, "1.6万户", "387.6亿元", "ﷺ", "。", "；", "!?",
+    "\x1b[31m", "\x1b]0;x\x07", "\x00", "\x7f", "\x9b", "\ud800", "\udfff", "\u202e", "\ufeff", "百分之九点五",
+    "三十六家", "九" * 30, "2023年8月11日", "3月底", "广安区", "岳池县", "廣安區", "河北", "一季度", "全年",
+    " ", "\n", "\t", "（", ")", "“", "”", "<script>", "![p](https://h/p.png)", ":red[x]", "$x$", "哪些地区",
+    "Which regions", "多少", "工业增加值", "增长", "达到", "以上", "\u3000", "ａｂｃ１２３", "㍻", "Ⅻ",
+)
+
+
+def random_string(rng, max_pieces: int = 12) -> str:
+    """A string of hostile pieces, CJK and arbitrary code points (surrogates included)."""
+    out = []
+    for _ in range(rng.randint(0, max_pieces)):
+        pick = rng.random()
+        if pick < 0.6:
+            out.append(rng.choice(PIECES))
+        elif pick < 0.8:
+            out.append(chr(rng.randint(0x4E00, 0x9FFF)))
+        else:
+            out.append(chr(rng.randint(0, 0x10FFFF)))
+    return "".join(out)
+
+
+def fuzz_targets() -> dict:
+    """name -> function of one string, for every text function that must accept any string."""
+    from retrieval.answer.question import analyze
+    from retrieval.reading.plain import read_document
+    from retrieval.render import highlight, md_escape, term_spans, terminal_text
+    from retrieval.text.chunking import chunk_document, split_long
+    from retrieval.text.figures import find_dates, find_figures
+    from retrieval.text.normalize import normalize, split_sentences
+    from retrieval.text.regions import mentions
+    from retrieval.text.tokens import tokenize
+
+    return {
+        "normalize": normalize,
+        "split_sentences": split_sentences,
+        "tokenize": tokenize,
+        "find_figures": lambda s: find_figures(normalize(s).text),
+        "find_dates": lambda s: find_dates(normalize(s).text),
+        "mentions": lambda s: mentions(normalize(s).text),
+        "analyze": analyze,
+        "split_long": lambda s: split_long(s, 20),
+        "chunk_document": lambda s: chunk_document(read_document("d.txt", "d.txt", s, "utf-8"), 20),
+        "highlight": lambda s: highlight(s, term_spans(s, s[:4])),
+        "md_escape": md_escape,
+        "terminal_text": terminal_text,
+    }

@@ -11,7 +11,7 @@ from retrieval.types import Chunk, Document
 
 def chunk_id_for(doc_id: str, text: str, occurrence: int) -> str:
     """Stable id: the same text in the same document keeps its id across rebuilds."""
-    key = f"{doc_id}\x1f{text}\x1f{occurrence}".encode()
+    key = f"{doc_id}\x1f{text}\x1f{occurrence}".encode("utf-8", "surrogatepass")  # any str hashes
     return hashlib.sha1(key).hexdigest()[:16]
 
 
@@ -51,6 +51,8 @@ def split_long(text: str, max_chars: int) -> list[tuple[int, int]]:
     expansions do). A sentence longer than the budget on its own is cut at the budget.
     The pieces are in order and do not overlap; what lies between them is whitespace.
     """
+    if not text:
+        return []
     if len(norm_text(text)) <= max_chars:
         return [(0, len(text))]
     pieces: list[tuple[int, int]] = []
