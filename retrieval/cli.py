@@ -178,7 +178,12 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from importlib.util import find_spec
+
     from retrieval.evaluation import run_eval, tune_fusion, write_tuning
+
+    if find_spec("ranx") is None or find_spec("matplotlib") is None:
+        raise UserError("`policyqa eval` needs the eval extra: pip install 'policyqa[eval]' (or ./run setup)")
 
     if args.tune:
         result = tune_fusion(Path(args.gold), _settings(args))
@@ -224,10 +229,14 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     import subprocess
+    from importlib.util import find_spec
 
     app = Path(__file__).resolve().parent.parent / "app.py"
-    if not app.exists():
-        raise UserError(f"app.py not found next to the package ({app}): run from a source checkout")
+    if not app.exists():  # an installed wheel carries the library, not the page
+        raise UserError(f"`policyqa app` needs a source checkout (app.py is not next to the package: {app}); "
+                        "clone the repository and run ./run app")
+    if find_spec("streamlit") is None:
+        raise UserError("`policyqa app` needs the app extra: pip install 'policyqa[app]' (or ./run setup)")
     env = dict(os.environ, POLICYQA_INDEX=args.index or "index", POLICYQA_CORPUS=args.corpus or "corpus")
     # loopback unless --host says otherwise: elsewhere the app asks for POLICYQA_ADMIN_TOKEN to rebuild
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
