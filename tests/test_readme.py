@@ -10,7 +10,6 @@ import json
 import re
 import shlex
 import shutil
-from pathlib import Path
 
 import pytest
 from conftest import ROOT, SEEDS, FakeEncoder
