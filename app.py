@@ -11,10 +11,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from retrieval.access import is_loopback, may_change_index
 from retrieval.answer.extractive import answer_question, filter_facts
 from retrieval.errors import UserError
 from retrieval.index import Index, build_index, open_index
-from retrieval.render import display_text, highlight, term_spans
+from retrieval.progress import with_eta
+from retrieval.reading.files import Skipped, with_unlisted
+from retrieval.render import display_text, highlight, md_escape, term_spans
 from retrieval.settings import Settings
 from retrieval.store import Filter
 from retrieval.store.local import is_index_folder, read_current
@@ -51,14 +54,21 @@ def index_stamp() -> float:
         return -1.0
 
 
+@st.cache_data(show_spinner=False)
+def skipped_lines(recorded: list[dict], corpus: str, stamp: float) -> list[str]:
+    """What the build skipped plus what a corpus scan names that it did not see, once per build."""
+    return [f"{s.path} ({s.reason})" for s in with_unlisted([Skipped(**r) for r in recorded], Path(corpus))]
+
+
 def build_ui(reason: str) -> None:
     """Build the index in the page, with progress."""
-    st.info(reason)
+    st.info(md_escape(reason))
     bar = st.progress(0.0, text="Building the index…")
-    report = build_index(settings(), progress=False, on_progress=lambda msg, f: bar.progress(f, text=msg))
-    st.success(report.line())
-    for s in report.skipped:
-        st.warning(f"skipped {s.path}: {s.reason}")
+    draw = with_eta(lambda msg, f: bar.progress(f, text=md_escape(msg)))
+    report = build_index(settings(), progress=False, on_progress=draw)
+    st.success(md_escape(report.line()))
+    for s in with_unlisted(report.skipped, CORPUS):
+        st.warning(md_escape(f"skipped {s.path}: {s.reason}"))
 
 
 def get_index() -> Index | None:
@@ -66,12 +76,12 @@ def get_index() -> Index | None:
         try:
             build_ui(f"No index at {INDEX} yet: building it from {CORPUS} (once).")
         except UserError as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))
             return None
     try:
         return load_index(str(INDEX), index_stamp())
     except UserError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
         return None
 
 
@@ -228,13 +238,21 @@ def index_tab(idx: Index) -> None:
         "model": info.model["name"], "dimension": info.model["dim"], "built at": info.built_at,
         "build seconds": info.build_seconds, "corpus": info.corpus,
     })
-    if info.skipped:
-        st.warning("Skipped files: " + "; ".join(f"{s['path']} ({s['reason']})" for s in info.skipped))
-    if st.button("Rebuild the index", key="rebuild"):
+    skipped = skipped_lines([dict(x) for x in info.skipped], str(CORPUS), index_stamp())
+    if skipped:
+        st.warning(md_escape("Skipped files: " + "; ".join(skipped)))
+    address = st.get_option("server.address")
+    token = None if is_loopback(address) else st.text_input(
+        "Admin token (the app listens beyond this machine; env POLICYQA_ADMIN_TOKEN)", type="password", key="token")
+    allowed = may_change_index(address, token, settings().admin_token)
+    if not allowed:
+        st.caption("Rebuilding needs the admin token here." if settings().admin_token else
+                   "Rebuilding is off: the app listens beyond this machine and POLICYQA_ADMIN_TOKEN is not set.")
+    if st.button("Rebuild the index", key="rebuild", disabled=not allowed) and allowed:
         try:
             build_ui("Rebuilding; the current index keeps serving until the new one is complete.")
         except UserError as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))
             return
         load_index.clear()
         st.rerun()

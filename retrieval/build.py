@@ -19,7 +19,7 @@ import numpy as np
 
 from retrieval.embedding.encoder import Embedder, Encoder
 from retrieval.errors import UserError
-from retrieval.reading import UnreadableFile, find_files, read_path
+from retrieval.reading import UnreadableFile, read_path, scan
 from retrieval.reading.files import Skipped
 from retrieval.settings import Settings
 from retrieval.store.base import DocumentData, Sentence
@@ -189,8 +189,7 @@ def build_index(
     model = _describe(encoder)
     rev = _model_revision(model)
     note("scanning the corpus", 0.0)
-    paths = find_files(corpus)
-    skipped: list[Skipped] = []
+    paths, skipped = scan(corpus)
     with LocalWriter(target, model, index_settings(settings), full=full, wait=False,
                      ann_min_vectors=settings.ann_min_vectors, nprobe=settings.nprobe) as w:
         known = w.known_files()
@@ -248,7 +247,7 @@ def build_index(
         bar = _bar(len(todo), progress)
         for n, (p, digest, status) in enumerate(todo, start=1):
             try:
-                doc = read_path(p, corpus)
+                doc = read_path(p, corpus, settings.max_file_bytes)
             except UnreadableFile as exc:
                 skipped.append(Skipped(str(p), str(exc)))
                 bar.update(1)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -13,6 +15,44 @@ from pathlib import Path
 from retrieval.errors import UserError
 
 log = logging.getLogger("policyqa")
+# Valid JSON either way, but these stay escaped (\uXXXX) so that no terminal acts on them and
+# lone surrogates cannot make the write fail: DEL, C1 controls, surrogates, line separators.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _say(text: str, file=None) -> None:
+    """Print one line of output that may hold corpus text: control characters removed."""
+    from retrieval.render import terminal_text
+
+    print(terminal_text(text), file=file or sys.stdout)
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {value}")
+    return n
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("policyqa")
+    except metadata.PackageNotFoundError:
+        return "0+unknown (source checkout, not installed)"
+
+
+def _clean_argv(argv: list[str]) -> list[str]:
+    """Arguments as text: undecodable bytes (surrogate-escaped by Python) and lone surrogates -> U+FFFD."""
+    from retrieval.text.normalize import replace_surrogates
+
+    out = []
+    for a in argv:
+        with contextlib.suppress(UnicodeError):  # a lone surrogate from the API: replaced below
+            a = os.fsencode(a).decode("utf-8", "replace")
+        out.append(replace_surrogates(a))
+    return out
 
 
 def _settings(args: argparse.Namespace):
@@ -28,7 +68,9 @@ def _settings(args: argparse.Namespace):
 
 
 def _emit(obj: object) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    """One line of strict JSON (no NaN or Infinity: that would be a bug, not output)."""
+    line = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line) + "\n")
     sys.stdout.flush()
 
 
@@ -43,16 +85,17 @@ def cmd_build(args: argparse.Namespace) -> int:
     from retrieval.index import build_index
 
     report = build_index(_settings(args), progress=not args.json, full=args.full)
+    skipped = report.skipped
     if args.json:
-        _emit({"path": report.path, "files": report.files, "skipped": [s.__dict__ for s in report.skipped],
+        _emit({"path": report.path, "files": report.files, "skipped": [s.__dict__ for s in skipped],
                "documents": report.documents, "chunks": report.chunks, "facts": report.facts,
                "added": report.added, "changed": report.changed, "removed": report.removed,
                "unchanged": report.unchanged, "embedded": report.embedded, "reused": report.reused,
                "generation": report.generation, "seconds": round(report.seconds, 2)})
     else:
-        for s in report.skipped:
-            print(f"skipped {s.path}: {s.reason}")
-        print(report.line())
+        for s in skipped:
+            _say(f"skipped {s.path!r}: {s.reason}")
+        _say(report.line())
     return 0
 
 
@@ -66,27 +109,31 @@ def _filter(args: argparse.Namespace):
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from retrieval.types import Quote
+
     index = _open(args)
     for query in args.query:
         t0 = time.perf_counter()
         hits = index.search(query, k=args.k, mode=args.mode, where=_filter(args))
         took = (time.perf_counter() - t0) * 1000
         if args.json:
-            _emit({"query": query, "mode": args.mode, "took_ms": round(took, 1), "hits": [h.to_json() for h in hits]})
+            _emit({"query": query, "mode": args.mode, "took_ms": round(took, 1),
+                   "hits": [{**h.to_json(), "quote": Quote.of_hit(h).to_json()} for h in hits]})
             continue
-        print(f"# {query}  ({args.mode}, {len(hits)} hits, {took:.0f} ms)")
+        _say(f"# {query}  ({args.mode}, {len(hits)} hits, {took:.0f} ms)")
         if not hits:
-            print("  no hits")
+            _say("  no hits")
         for h in hits:
             c = h.chunk
             where = " / ".join(x for x in (c.doc_id, c.section, c.region) if x)
             legs = ", ".join(f"{k} {v:.3f}" for k, v in h.scores.items() if v is not None)
-            print(f"{h.rank:>3}. [{where}] score {h.score:.3f} ({legs})\n     {c.text[:160]}")
+            _say(f"{h.rank:>3}. [{where}] score {h.score:.3f} ({legs})\n     {c.text[:160]}")
     return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from retrieval.answer.extractive import answer_question
+    from retrieval.types import Quote
 
     index = _open(args)
     for question in args.question:
@@ -94,42 +141,59 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             _emit({
                 "question": ans.question, "kind": ans.kind, "answer": ans.answer, "supported": ans.supported,
-                "items": [i.to_json() for i in ans.items], "evidence": [h.to_json() for h in ans.evidence],
+                "items": [{**i.to_json(), "quote": Quote.of_item(i).to_json()} for i in ans.items],
+                "evidence": [{**h.to_json(), "quote": Quote.of_hit(h).to_json()} for h in ans.evidence],
             })
             continue
-        print(f"# {question}  [{ans.kind}]\n{ans.answer}")
+        _say(f"# {question}  [{ans.kind}]\n{ans.answer}")
         for i in ans.items:
-            print(f"  - {i.region or '?'} {i.period} {i.value}: 「{i.quote}」 ({i.doc_id})")
+            _say(f"  - {i.region or '?'} {i.period} {i.value}: 「{i.quote}」 ({i.doc_id})")
     return 0
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
     from retrieval.answer.extractive import filter_facts
+    from retrieval.text.normalize import norm_text
+    from retrieval.text.regions import mentions
+    from retrieval.types import Quote
 
     index = _open(args)
+    units = list(index.store.facets().units)
+    if args.unit and norm_text(args.unit) not in units:
+        raise UserError(f"unknown unit {args.unit!r}: the index has {', '.join(units) or 'no facts'}")
+    named = {x for f in index.facts for x in (f.region, f.province, f.city, f.county) if x}
+    if args.region and not mentions(norm_text(args.region)) and norm_text(args.region) not in named:
+        raise UserError(f"unknown region {args.region!r}: name a province, city or county (e.g. 广安市)")
     facts = filter_facts(index.facts, region=args.region, unit=args.unit)
     if args.json:
         for f in facts:
-            _emit(f.to_json())
+            _emit({**f.to_json(), "quote": Quote.of_fact(f).to_json()})
     elif args.csv:
         import csv
 
         cols = ["region", "province", "city", "county", "subject", "value", "unit", "raw", "qualifier",
                 "period", "sentence", "doc_id", "chunk_id", "start", "end"]
+        from retrieval.render import terminal_text
+
         w = csv.writer(sys.stdout)
         w.writerow(cols)
         for f in facts:
             d = f.to_json()
-            w.writerow([d[c] for c in cols])
+            w.writerow([terminal_text(d[c]) if isinstance(d[c], str) else d[c] for c in cols])
     else:
         for f in facts:
-            print(f"{f.region or '?'}\t{f.period}\t{f.subject}\t{f.qualifier}\t{f.raw}\t{f.doc_id}")
-        print(f"{len(facts)} facts")
+            _say(f"{f.region or '?'}\t{f.period}\t{f.subject}\t{f.qualifier}\t{f.raw}\t{f.doc_id}")
+        _say(f"{len(facts)} facts")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from importlib.util import find_spec
+
     from retrieval.evaluation import run_eval, tune_fusion, write_tuning
+
+    if find_spec("ranx") is None or find_spec("matplotlib") is None:
+        raise UserError("`policyqa eval` needs the eval extra: pip install 'policyqa[eval]' (or ./run setup)")
 
     if args.tune:
         result = tune_fusion(Path(args.gold), _settings(args))
@@ -159,7 +223,10 @@ def cmd_model(args: argparse.Namespace) -> int:
     cache = Path(args.cache_dir) if args.cache_dir else None
     if args.action == "install":
         path = model.install(cache, force=args.force)
-        print(f"model ready at {path}")
+        if args.json:
+            _emit({"path": str(path), "ready": True})
+        else:
+            print(f"model ready at {path}")
         return 0
     info = model.info(cache)
     if args.json:
@@ -172,12 +239,18 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     import subprocess
+    from importlib.util import find_spec
 
     app = Path(__file__).resolve().parent.parent / "app.py"
-    if not app.exists():
-        raise UserError(f"app.py not found next to the package ({app}): run from a source checkout")
+    if not app.exists():  # an installed wheel carries the library, not the page
+        raise UserError(f"`policyqa app` needs a source checkout (app.py is not next to the package: {app}); "
+                        "clone the repository and run ./run app")
+    if find_spec("streamlit") is None:
+        raise UserError("`policyqa app` needs the app extra: pip install 'policyqa[app]' (or ./run setup)")
     env = dict(os.environ, POLICYQA_INDEX=args.index or "index", POLICYQA_CORPUS=args.corpus or "corpus")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
+    # loopback unless --host says otherwise: elsewhere the app asks for POLICYQA_ADMIN_TOKEN to rebuild
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
+           "--server.port", str(args.port),
            "--server.headless", "true" if args.headless else "false", "--browser.gatherUsageStats", "false"]
     return subprocess.call(cmd, env=env)
 
@@ -185,9 +258,12 @@ def cmd_app(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from retrieval.settings import DEFAULT
 
-    p = argparse.ArgumentParser(prog="policyqa", description=__doc__)
+    p = argparse.ArgumentParser(prog="policyqa", description=__doc__,
+                                epilog="exit status: 0 success, 1 an error you can fix (one line on stderr), "
+                                       "2 a usage error, 130 interrupted")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, help="what to do (`policyqa COMMAND -h` for its options)")
 
     def common(sp, corpus: bool = False) -> None:
         sp.add_argument("--index", default="index", help="index folder (default: index)")
@@ -201,75 +277,92 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--passage-prefix", default=None, help="text put before paragraphs (default: the model's own)")
     b.add_argument("--full", action="store_true",
                    help="rebuild everything (default: only new, changed and removed files)")
-    b.add_argument("--json", action="store_true", help="print the build summary as one JSON line")
+    b.add_argument("--json", action="store_true", help="print one JSON summary object, no progress bar")
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser("search", help="ranked paragraphs for one or more queries")
     common(s)
-    s.add_argument("--k", type=int, default=DEFAULT.k, help=f"hits per query (default: {DEFAULT.k})")
-    s.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    s.add_argument("--k", type=_positive, default=DEFAULT.k, help=f"hits per query (default: {DEFAULT.k})")
+    s.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid",
+                   help="hybrid fuses keyword (bm25) and embedding (dense) ranks (default: hybrid)")
     s.add_argument("--json", action="store_true", help="one JSON line per query")
     s.add_argument("--region", action="append", help="only chunks in this region (any level; repeatable)")
     s.add_argument("--doc", action="append", help="only this document id (repeatable)")
     s.add_argument("--outlet", action="append", help="only documents from this outlet (repeatable)")
     s.add_argument("--since", default=None, help="only documents dated on or after YYYY-MM-DD")
     s.add_argument("--until", default=None, help="only documents dated on or before YYYY-MM-DD")
-    s.add_argument("query", nargs="+")
+    s.add_argument("query", nargs="+", help="one or more queries (Chinese in either script, or English)")
     s.set_defaults(func=cmd_search)
 
     a = sub.add_parser("ask", help="cited answers to one or more questions")
     common(a)
     a.add_argument("--json", action="store_true", help="one JSON line per question")
-    a.add_argument("question", nargs="+")
+    a.add_argument("question", nargs="+", help="one or more questions (Chinese in either script, or English)")
     a.set_defaults(func=cmd_ask)
 
     f = sub.add_parser("facts", help="the table of stated figures and targets")
     common(f)
-    f.add_argument("--region", default=None)
-    f.add_argument("--unit", default=None)
+    f.add_argument("--region", default=None, help="only facts in this province, city or county (e.g. 广安市)")
+    f.add_argument("--unit", default=None, help="only facts with this unit (e.g. %%, 亿元, 家)")
     g = f.add_mutually_exclusive_group()
-    g.add_argument("--csv", action="store_true")
+    g.add_argument("--csv", action="store_true", help="CSV with a header row")
     g.add_argument("--json", action="store_true", help="one JSON line per fact")
     f.set_defaults(func=cmd_facts)
 
     e = sub.add_parser("eval", help="metrics per mode and question kind on gold questions")
     common(e, corpus=True)
-    e.add_argument("--gold", default="eval/gold/seed")
-    e.add_argument("--modes", default="bm25,dense,hybrid")
-    e.add_argument("--out", default="eval/reports")
+    e.add_argument("--gold", default="eval/gold/seed", help="gold folder (default: eval/gold/seed)")
+    e.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated modes (default: bm25,dense,hybrid)")
+    e.add_argument("--out", default="eval/reports", help="report folder (default: eval/reports)")
     e.add_argument("--no-report", action="store_true", help="print only; write no report files")
     e.add_argument("--tune", action="store_true", help="grid over fusion settings: train split, held-out split")
     e.add_argument("--json", action="store_true", help="last line: one JSON summary object")
     e.set_defaults(func=cmd_eval)
 
     m = sub.add_parser("model", help="the bundled embedding model")
-    m.add_argument("action", choices=["install", "info"])
+    m.add_argument("action", choices=["install", "info"], help="install: build it into the cache; info: describe it")
     m.add_argument("--cache-dir", default=None, help="cache folder (default: per-user; env POLICYQA_CACHE)")
     m.add_argument("--force", action="store_true", help="rebuild even if up to date")
-    m.add_argument("--json", action="store_true")
+    m.add_argument("--json", action="store_true", help="print one JSON object")
     m.set_defaults(func=cmd_model)
 
     ap = sub.add_parser("app", help="open the browser app")
-    ap.add_argument("--index", default="index")
-    ap.add_argument("--corpus", default="corpus")
-    ap.add_argument("--port", type=int, default=8501)
+    ap.add_argument("--index", default="index", help="index folder (default: index)")
+    ap.add_argument("--corpus", default="corpus", help="corpus folder for builds (default: corpus)")
+    ap.add_argument("--host", default=DEFAULT.app_host,
+                    help=f"address to listen on (default: {DEFAULT.app_host}, this machine only); on any other "
+                         "address rebuilding asks for the token in env POLICYQA_ADMIN_TOKEN")
+    ap.add_argument("--port", type=_positive, default=8501, help="port (default: 8501)")
     ap.add_argument("--headless", action="store_true", help="do not open a browser window")
     ap.set_defaults(func=cmd_app)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_clean_argv(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s")
+    for handler in logging.getLogger().handlers:  # log lines may name corpus files: no escapes
+        handler.addFilter(_clean_record)
     try:
         return args.func(args)
     except UserError as exc:
-        print(f"policyqa: {exc}", file=sys.stderr)
-        return 2
+        _say(f"policyqa: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("policyqa: interrupted; the previous index is unchanged", file=sys.stderr)
+        _say("policyqa: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `policyqa facts | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _clean_record(record: logging.LogRecord) -> bool:
+    from retrieval.render import terminal_text
+
+    record.msg = terminal_text(record.getMessage())
+    record.args = None
+    return True
 
 
 if __name__ == "__main__":

@@ -1,12 +1,44 @@
-"""HTML for the app: corpus text is data, so everything is escaped before it is marked up."""
+"""What users see: HTML and Markdown for the app, lines for the terminal.
+
+Corpus text (and a corpus file's *name*) is data, so everything is escaped for the medium it
+is shown in: ``highlight`` for HTML, ``md_escape`` for any Streamlit element that renders
+Markdown (st.warning/info/error/success/write/markdown/caption), ``terminal_text`` for the CLI.
+"""
 
 from __future__ import annotations
 
 import html
 import re
+import string
 
 from retrieval.text.normalize import normalize
 from retrieval.text.tokens import tokenize
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark, which makes it
+# literal: no image, link, emphasis, HTML, :color[directive] or $math$ can start from data.
+_MD_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+# ANSI/VT sequences (CSI ``ESC [ ... m``, OSC ``ESC ] ... BEL``, two-byte ``ESC x``) are removed
+# whole; then any other control character (C0 but newline and tab, DEL, C1) and the
+# bidirectional overrides that can reorder what a terminal shows.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def md_escape(text: object) -> str:
+    """``text`` as literal Markdown: every ASCII punctuation mark backslash-escaped, controls dropped.
+
+    The one helper for showing data (paths, reasons, corpus text, errors) in a Streamlit element
+    that renders Markdown. ``![p](https://host/p.png)`` stays text: the browser fetches nothing.
+    """
+    plain = terminal_text(str(text)).replace("\n", " ").replace("\t", " ")
+    return _MD_SPECIAL.sub(r"\\\1", plain)
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to print: escape sequences and control characters removed (newline and tab
+    kept), lone surrogates replaced by U+FFFD so printing cannot fail."""
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub("", _ANSI.sub("", text)))
 
 
 def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 SCHEMA_VERSION = 2  # the local store (retrieval/store/local.py)
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() else default
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,17 @@ class Settings:
     ann_min_vectors: int = 200_000
     nprobe: int = 32  # IVF lists probed per query
     k: int = 10
+    # Files larger than this are skipped, named, with this reason (0 = no limit; env
+    # POLICYQA_MAX_FILE_BYTES). Sized by measurement: the People's Daily build (5,005 paragraphs of
+    # ~128 characters, about 1.9 MB of UTF-8, 19,000 vectors with their sentences) took 7 minutes
+    # on 2 cores (README, "Measured"); 1 MB is then about 3-4 minutes of embedding, while a 20 MB
+    # file would be over 2 hours (one long line cut into 400-character pieces is slower still).
+    max_file_bytes: int = field(default_factory=lambda: _env_int("POLICYQA_MAX_FILE_BYTES", 1_000_000))
+    # The app changes the index (rebuild) only for loopback clients, or with this token when it
+    # listens on another address (retrieval/access.py). Never stored in the repository: env only.
+    admin_token: str | None = field(default_factory=lambda: os.environ.get("POLICYQA_ADMIN_TOKEN") or None,
+                                    repr=False)
+    app_host: str = "127.0.0.1"  # `policyqa app` listens here unless --host says otherwise
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (None values are ignored)."""

@@ -142,3 +142,35 @@ class Answer:
     items: tuple[AnswerItem, ...]
     evidence: tuple[Hit, ...]
     supported: bool
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A quoted passage and where it is: the one JSON shape `search`, `ask` and `facts` print.
+
+    ``text`` is ``Document.text[start:end]`` of ``doc_id`` (original script); ``chunk_id`` is the
+    paragraph it lies in; ``region`` the place it is attributed to ("" when none).
+    """
+
+    doc_id: str
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    region: str
+
+    @classmethod
+    def of_hit(cls, hit: Hit) -> Quote:
+        c = hit.chunk
+        return cls(c.doc_id, c.chunk_id, c.text, c.start, c.end, c.region)
+
+    @classmethod
+    def of_item(cls, item: AnswerItem) -> Quote:
+        return cls(item.doc_id, item.chunk_id, item.quote, item.span[0], item.span[1], item.region)
+
+    @classmethod
+    def of_fact(cls, fact: Fact) -> Quote:
+        return cls(fact.doc_id, fact.chunk_id, fact.sentence, fact.start, fact.end, fact.region)
+
+    def to_json(self) -> dict:
+        return asdict(self)

@@ -71,6 +71,11 @@ class Embedder:
 
             path = str(bundled.ensure_installed(self._cache_dir)) if self._spec is None else self._spec
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            # no "Loading weights" bar or load report on every command: errors still show
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
 
             try:
                 st = SentenceTransformer(path, device="cpu", local_files_only=True)

@@ -2,8 +2,12 @@
 
 The contract the build uses:
 
-- ``find_files(corpus)``: every file a reader accepts, at any depth, in a stable order;
-- ``read_path(path, corpus)``: the Document of one file, or ``UnreadableFile`` with a one-line reason;
+- ``scan(corpus)``: ``(files, skipped)``: every file a reader accepts, at any depth, in a stable
+  order, and every entry that could not be looked at (unreadable file or folder, dangling or
+  looping symbolic link, pipe), each a ``Skipped`` with a one-line reason; a build reports both;
+- ``find_files(corpus)``: just the files of ``scan``;
+- ``read_path(path, corpus, max_bytes=None)``: the Document of one file, or ``UnreadableFile``
+  with a one-line reason (too large for ``Settings.max_file_bytes``, binary, undecodable, empty);
 - ``doc_id_for(path, corpus)``: the path under the corpus with its extension (``a.txt`` and
   ``a.html`` are two documents).
 
@@ -15,10 +19,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.reading.files import SUFFIXES, Skipped, UnreadableFile, decode, find_files, sniff
+from retrieval.reading.files import (
+    SUFFIXES,
+    Skipped,
+    UnreadableFile,
+    decode,
+    find_files,
+    is_binary,
+    scan,
+    sniff,
+    too_large,
+)
 from retrieval.types import Document
 
-__all__ = ["SUFFIXES", "Skipped", "UnreadableFile", "doc_id_for", "find_files", "read_bytes", "read_path"]
+__all__ = ["SUFFIXES", "Skipped", "UnreadableFile", "doc_id_for", "find_files", "read_bytes", "read_path", "scan"]
 
 EXPECTED = {".pdf": ("pdf", "not a PDF (no %PDF header)"), ".docx": ("docx", "not a DOCX (no word/document.xml)")}
 
@@ -57,14 +71,24 @@ def read_bytes(data: bytes, doc_id: str, path: str) -> Document:
         text, enc = decode(data)
     except ValueError as exc:
         raise UnreadableFile(str(exc)) from exc
+    if is_binary(text):
+        raise UnreadableFile("binary content, not text (mostly control characters)")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     doc = read_document(doc_id, path, text, enc)
     return Document(**{**doc.__dict__, "format": "md" if suffix == ".md" else "txt"})
 
 
-def read_path(path: Path, corpus: Path) -> Document:
-    """Read one corpus file into a Document; raises UnreadableFile saying why not."""
+def read_path(path: Path, corpus: Path, max_bytes: int | None = None) -> Document:
+    """Read one corpus file into a Document; raises UnreadableFile saying why not.
+
+    ``max_bytes`` defaults to ``Settings().max_file_bytes`` (env POLICYQA_MAX_FILE_BYTES; 0 = no limit).
+    """
+    from retrieval.settings import Settings
+
+    limit = Settings().max_file_bytes if max_bytes is None else max_bytes
     try:
+        if limit and (size := path.stat().st_size) > limit:
+            raise UnreadableFile(too_large(size, limit))
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(exc.strerror or str(exc)) from exc

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
+import os
 import re
+import stat
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +22,10 @@ _HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body|meta|title)\b", r
 _ANY_TAG = re.compile(rb"<(?:!--|[a-z][a-z0-9]*[\s>/])", re.IGNORECASE)
 # Chinese news arrives in these; charset-normalizer chooses among them when UTF-8 fails.
 CANDIDATES = ("gb18030", "big5", "utf_16", "utf_16_le", "utf_16_be", "big5hkscs")
+# Decoded text with more than this share of control characters (other than newline, tab, CR,
+# form feed) is binary, not text: real news has none; ANSI-coloured text has well under this.
+BINARY_SHARE = 0.3
+_TEXT_CONTROLS = frozenset("\n\r\t\f")
 
 
 class UnreadableFile(ValueError):
@@ -32,9 +40,89 @@ class Skipped:
     reason: str
 
 
+def _problem(path: Path) -> str | None:
+    """Why a listed corpus entry cannot be read as a file, or None when it can."""
+    try:
+        info = path.stat()  # follows symbolic links
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if path.is_symlink():
+            return f"dangling symbolic link (to {os.readlink(path)})"
+        return exc.strerror or str(exc)
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a pipe, socket or device)"  # reading a pipe would wait forever
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def scan(corpus: Path) -> tuple[list[Path], list[Skipped]]:
+    """Every readable corpus file, and every entry that could not be looked at, each with why.
+
+    Walks the corpus at any depth. A ``.txt``/``.md`` name is a file when it opens; otherwise it
+    goes to ``skipped``: unreadable (permissions), a dangling or looping symbolic link, a pipe
+    or device. A folder that cannot be listed is skipped and named; a symbolic link to a folder
+    is named and not followed (links could loop or leave the corpus). What a file *contains*
+    (encoding, binary content, size) is judged later, by ``read_path``.
+
+    Returns:
+        (files, skipped): files sorted by path (the order ``find_files`` always had, so corpus
+        hashes do not change); skipped sorted by path, one ``Skipped`` per problem.
+    """
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+
+    def unlisted(exc: OSError) -> None:
+        skipped.append(Skipped(str(exc.filename), f"folder not readable: {exc.strerror or exc}"))
+
+    for root, dirs, names in os.walk(corpus, onerror=unlisted):
+        here = Path(root)
+        for name in [d for d in dirs if (here / d).is_symlink()]:
+            dirs.remove(name)
+            skipped.append(Skipped(str(here / name), "symbolic link to a folder: not followed"))
+        for name in names:
+            path = here / name
+            if path.suffix.lower() not in SUFFIXES:
+                continue
+            problem = _problem(path)
+            if problem is None:
+                files.append(path)
+            else:
+                skipped.append(Skipped(str(path), problem))
+    return sorted(files), sorted(skipped, key=lambda s: s.path)
+
+
 def find_files(corpus: Path) -> list[Path]:
-    """All files with a readable suffix (SUFFIXES) under the corpus folder, at any depth, in a stable order."""
-    return sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    """All readable .txt/.md files under the corpus folder, at any depth, in a stable order.
+
+    What cannot be read is left out here and logged at INFO; ``scan`` returns it, named.
+    """
+    files, skipped = scan(corpus)
+    for s in skipped:
+        log.info("skipped %s: %s", s.path, s.reason)
+    return files
+
+
+def with_unlisted(skipped: list[Skipped], corpus: Path) -> list[Skipped]:
+    """A build's skipped list plus what ``scan`` names that the build did not see.
+
+    For builds that list files with ``find_files``: dangling or looping links, unreadable
+    folders and the like never reach their reader, so they would go unnamed.
+    """
+    seen = {s.path for s in skipped}
+    return list(skipped) + [s for s in scan(corpus)[1] if s.path not in seen]
+
+
+def is_binary(text: str) -> bool:
+    """True when more than BINARY_SHARE of the characters are control characters."""
+    if not text:
+        return False
+    controls = sum(1 for ch in text if ch not in _TEXT_CONTROLS and unicodedata.category(ch) == "Cc")
+    return controls > BINARY_SHARE * len(text)
 
 
 def sniff(data: bytes, suffix: str = "") -> str | None:
@@ -79,3 +167,9 @@ def decode(data: bytes) -> tuple[str, str]:
     if "\x00" in text:
         raise ValueError("binary content")
     return text, best.encoding
+
+
+def too_large(size: int, max_bytes: int) -> str:
+    """The one-line reason for a file over the size limit, naming the setting that sets it."""
+    return (f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.1f} MB limit per file (Settings.max_file_bytes; "
+            "set POLICYQA_MAX_FILE_BYTES to a larger number of bytes, or 0 for no limit, and build again)")

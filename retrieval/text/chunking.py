@@ -11,35 +11,66 @@ from retrieval.types import Chunk, Document
 
 def chunk_id_for(doc_id: str, text: str, occurrence: int) -> str:
     """Stable id: the same text in the same document keeps its id across rebuilds."""
-    key = f"{doc_id}\x1f{text}\x1f{occurrence}".encode()
+    key = f"{doc_id}\x1f{text}\x1f{occurrence}".encode("utf-8", "surrogatepass")  # any str hashes
     return hashlib.sha1(key).hexdigest()[:16]
+
+
+def _cut(text: str, a: int, b: int, max_chars: int) -> list[tuple[int, int]]:
+    """Cut text[a:b] into pieces of at most max_chars normalized characters each.
+
+    Measured on the normalized text, so a character that NFKC expands (``ﷺ`` is 18
+    characters) counts as what the model reads. One character longer than the whole budget
+    on its own (only when max_chars < 18) becomes a piece by itself.
+    """
+    pieces: list[tuple[int, int]] = []
+    x = a
+    while x < b:
+        window = 4 * max_chars
+        while True:  # normalize a window, not the rest of a 50,000-character line, each time
+            end = min(b, x + window)
+            nz = normalize(text[x:end])
+            if len(nz.text) > max_chars:
+                y = x + nz.source[max_chars]
+                break
+            if end == b:
+                y = b
+                break
+            window *= 2
+        while y > x + 1 and len(norm_text(text[x:y])) > max_chars:
+            y -= 1  # a pinyin note or mojibake span cut in two normalizes longer: step back
+        y = max(y, x + 1)
+        pieces.append((x, y))
+        x = y
+    return pieces
 
 
 def split_long(text: str, max_chars: int) -> list[tuple[int, int]]:
     """Pack whole sentences into pieces of at most max_chars normalized characters.
 
-    Length is counted on the normalized text (pinyin notes do not reach the model).
-    A sentence longer than the budget on its own is cut at the budget.
+    Length is counted on the normalized text (pinyin notes do not reach the model, NFKC
+    expansions do). A sentence longer than the budget on its own is cut at the budget.
+    The pieces are in order and do not overlap; what lies between them is whitespace.
     """
+    if not text:
+        return []
     if len(norm_text(text)) <= max_chars:
         return [(0, len(text))]
     pieces: list[tuple[int, int]] = []
     cur: tuple[int, int] | None = None
-    cur_len = 0
     for a, b in split_sentences(text):
         n = len(norm_text(text[a:b]))
         if n > max_chars:  # one very long sentence: cut it
             if cur is not None:
                 pieces.append(cur)
-                cur, cur_len = None, 0
-            pieces.extend((x, min(x + max_chars, b)) for x in range(a, b, max_chars))
+                cur = None
+            pieces.extend(_cut(text, a, b, max_chars))
             continue
-        if cur is not None and cur_len + n <= max_chars:
-            cur, cur_len = (cur[0], b), cur_len + n
+        if cur is not None and len(norm_text(text[cur[0] : b])) <= max_chars:
+            cur = (cur[0], b)
         else:
             if cur is not None:
                 pieces.append(cur)
-            cur, cur_len = (a, b), n
+            cur = (a, b)
     if cur is not None:
         pieces.append(cur)
     return pieces

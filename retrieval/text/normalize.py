@@ -24,6 +24,9 @@ _MOJIBAKE_MARK = re.compile(rf"[!?()（）≈|{_PINYIN_LETTERS}A-Z]")
 _MOJIBAKE_STOP = set(",，。、“”:：;；\n\t ")
 _MOJIBAKE_REACH = 6  # CJK characters a span may bridge between two marks
 SENTENCE_END = "。！？；!?;"
+# Lone surrogates reach us from the Python API or from undecodable argv bytes (surrogateescape);
+# they cannot be encoded, so OpenCC (and any file or terminal) would fail on them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,14 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+def replace_surrogates(text: str) -> str:
+    """Each lone surrogate replaced by U+FFFD (one for one, so offsets stay valid)."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def to_simplified(text: str) -> str:
     """Traditional -> Simplified (OpenCC t2s); Simplified text passes through unchanged."""
-    return _t2s().convert(text)
+    return _t2s().convert(replace_surrogates(text))
 
 
 def find_mojibake(text: str) -> list[tuple[int, int]]:
@@ -74,7 +82,11 @@ def find_mojibake(text: str) -> list[tuple[int, int]]:
 
 
 def normalize(text: str) -> Normalized:
-    """Normalize one string (a line or a query) with a map back to the original."""
+    """Normalize one string (a line or a query) with a map back to the original.
+
+    Never raises on a ``str``: lone surrogates become U+FFFD in the normalized text.
+    """
+    text = replace_surrogates(text)
     drop = [False] * len(text)
     moji = find_mojibake(text)
     for a, b in moji:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import warnings
 from importlib import resources
 
 from retrieval.text.normalize import norm_text
@@ -31,7 +32,9 @@ STOPWORDS = frozenset(
 
 @functools.lru_cache(maxsize=1)
 def _jieba():
-    import jieba
+    with warnings.catch_warnings():  # jieba 0.42.1 imports the deprecated pkg_resources
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        import jieba
 
     jieba.setLogLevel(logging.WARNING)
     tok = jieba.Tokenizer()

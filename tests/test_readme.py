@@ -1,0 +1,63 @@
+"""Every example command of the README's "From the terminal" section runs and exits 0.
+
+The fake encoder stands in for the model (patched where the index makes its encoder), so the
+commands run as written against a copy of the seed corpus; `model info` needs the real model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+
+import pytest
+from conftest import ROOT, SEEDS, FakeEncoder
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## From the terminal", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.startswith("policyqa ")]
+
+
+def _argv(line: str) -> list[str]:
+    return shlex.split(re.sub(r"\s*\[[^\]]*\]", "", line))[1:]  # optional [--flags] left out
+
+
+COMMANDS = readme_commands()
+
+
+def test_the_readme_has_examples():
+    assert len(COMMANDS) >= 6 and any(c.startswith("policyqa build") for c in COMMANDS)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """A folder like a checkout: the seed corpus and gold set, and an index built by `build`."""
+    base = tmp_path_factory.mktemp("readme")
+    shutil.copytree(SEEDS, base / "corpus")
+    shutil.copytree(ROOT / "eval" / "gold" / "seed", base / "eval" / "gold" / "seed")
+    return base
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param(c, marks=pytest.mark.model) if c.startswith("policyqa model") else c for c in COMMANDS
+])
+def test_readme_command_runs(line, workdir, monkeypatch, capsys):
+    from retrieval.cli import main
+
+    monkeypatch.chdir(workdir)
+    if not line.startswith("policyqa model"):
+        monkeypatch.setattr("retrieval.index.Embedder", lambda *a, **k: FakeEncoder())
+    if not (workdir / "index").exists() and not line.startswith("policyqa build"):
+        assert main(["build"]) == 0
+    argv = _argv(line)
+    assert main(argv) == 0, line
+    out = capsys.readouterr().out
+    assert out.strip(), line
+    if "--json" in argv:
+        for row in out.splitlines():
+            if row.startswith(("{", "[")):
+                json.loads(row)
