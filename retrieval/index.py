@@ -41,4 +41,7 @@ def open_index(
                            batch_size=settings.batch_size)
     elif encoder.name != model.get("name"):
         raise UserError(f"index {path} was built with model {model.get('name')}, not {encoder.name}: {rebuild}")
+    elif model.get("dim") and getattr(encoder, "dim", model["dim"]) != model["dim"]:
+        raise UserError(f"index {path} holds {model['dim']}-dimensional vectors, the encoder makes {encoder.dim}: "
+                        f"{rebuild}")
     return Searcher(store, encoder, settings)

@@ -72,7 +72,7 @@ def eval_table(folders: dict[str, Path], work: Path) -> None:
         rep = run_eval(gold=ROOT / "eval/gold/seed", settings=settings, modes=["hybrid"], out_dir=work,
                        write=False, index=index)
         ans = rep.answers.get("all", {})
-        print(f"{fmt:13s} {len(index.chunks):6d} {rep.modes['hybrid']['mrr@10']:14.3f} "
+        print(f"{fmt:13s} {index.info.counts["chunks"]:6d} {rep.modes['hybrid']['mrr@10']:14.3f} "
               f"{rep.modes['hybrid']['recall@5']:9.3f} {ans.get('correct', 0):>4d}/{ans.get('n', 0):<4d} {built:8.1f}")
 
 

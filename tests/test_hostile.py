@@ -97,7 +97,7 @@ def test_the_long_paragraph_is_chunked_within_budget(hostile):
     from retrieval.text.normalize import norm_text
 
     _, _, _, index = hostile
-    chunks = [c for c in index.chunks if c.doc_id in ("long_paragraph.txt", "long_sentences.txt")]
+    chunks = index.store.chunks_of(["long_paragraph.txt", "long_sentences.txt"])
     assert len(chunks) > 100
     assert max(len(norm_text(c.text)) for c in chunks) <= index.settings.max_chunk_chars
     for c in chunks:
@@ -211,6 +211,7 @@ def test_cli_build_names_skipped_files(hostile, monkeypatch, capsys):
 
     settings, expected, _, _ = hostile
     monkeypatch.setattr("retrieval.index.Embedder", lambda *a, **k: FakeEncoder())
+    monkeypatch.setattr("retrieval.build.Embedder", lambda *a, **k: FakeEncoder())
     monkeypatch.setenv("POLICYQA_MAX_FILE_BYTES", str(BIG))
     out_index = settings.index.parent / "cli-index"
     assert cli_module.main(["build", "--corpus", str(settings.corpus), "--index", str(out_index), "--json"]) == 0
@@ -249,6 +250,7 @@ def app(hostile, monkeypatch):
 
     settings = hostile[0]
     monkeypatch.setattr("retrieval.index.Embedder", lambda *a, **k: FakeEncoder())
+    monkeypatch.setattr("retrieval.build.Embedder", lambda *a, **k: FakeEncoder())
     monkeypatch.setenv("POLICYQA_INDEX", str(settings.index))
     monkeypatch.setenv("POLICYQA_CORPUS", str(settings.corpus))
     monkeypatch.setenv("POLICYQA_MAX_FILE_BYTES", str(BIG))

@@ -51,6 +51,7 @@ def test_readme_command_runs(line, workdir, monkeypatch, capsys):
     monkeypatch.chdir(workdir)
     if not line.startswith("policyqa model"):
         monkeypatch.setattr("retrieval.index.Embedder", lambda *a, **k: FakeEncoder())
+        monkeypatch.setattr("retrieval.build.Embedder", lambda *a, **k: FakeEncoder())
     if not (workdir / "index").exists() and not line.startswith("policyqa build"):
         assert main(["build"]) == 0
     argv = _argv(line)
