@@ -8,7 +8,8 @@ Everything is generated from ``corpus/*.txt`` (read through ``read_path``), neve
 - ``render_sidebar_html``: the article's text inside nested ``<div>``s beside a sidebar of other
   headlines;
 - ``render_pdf``: A5 pages in reportlab's built-in CJK font (STSong-Light), paragraphs wrapped at
-  the page width with a first-line indent, a running header and a page number on every page;
+  the page width with a first-line indent (or as blocks parted by space), a running header and a
+  page number on every page;
 - ``render_docx``: heading styles and one table of figures taken from the article;
 - ``render_scanned_pdf``: a page with a drawing and no text layer.
 
@@ -183,10 +184,11 @@ def _set_pdf_meta(data: bytes, meta: dict[str, str]) -> bytes:
     return out.getvalue()
 
 
-def render_pdf(a: Article, dateline: bool = True) -> bytes:
+def render_pdf(a: Article, dateline: bool = True, indent: bool = True) -> bytes:
     """A5 pages: title, dateline, indented paragraphs wrapped at the page width, header and page number.
 
-    Without ``dateline`` the date is only in the PDF's /CreationDate.
+    Without ``dateline`` the date is only in the PDF's /CreationDate; without ``indent`` paragraphs
+    are blocks parted by a blank space, as many government PDFs set them.
     """
     from xml.sax.saxutils import escape
 
@@ -199,7 +201,8 @@ def render_pdf(a: Article, dateline: bool = True) -> bytes:
     info = ParagraphStyle("i", fontName=font, fontSize=9, leading=13, wordWrap="CJK", spaceAfter=8)
     head = ParagraphStyle("h", fontName=font, fontSize=12.5, leading=18, wordWrap="CJK", spaceBefore=6)
     sub = ParagraphStyle("s", fontName=font, fontSize=11, leading=16, wordWrap="CJK")
-    body = ParagraphStyle("b", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK", firstLineIndent=21)
+    body = ParagraphStyle("b", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK",
+                          firstLineIndent=21 if indent else 0, spaceBefore=0 if indent else 8)
 
     def furniture(canvas, doc) -> None:
         canvas.saveState()

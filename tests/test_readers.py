@@ -24,6 +24,7 @@ RENDER = {
     "html": lambda doc, a: F.render_html(a),
     "sidebar.html": lambda doc, a: F.render_sidebar_html(a),
     "pdf": lambda doc, a: F.render_pdf(a),
+    "block.pdf": lambda doc, a: F.render_pdf(a, indent=False),
     "docx": lambda doc, a: F.render_docx(a, F.figure_rows(doc)),
 }
 
