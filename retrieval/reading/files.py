@@ -1,15 +1,12 @@
-"""Find corpus files and decode them, whatever their encoding."""
+"""Find corpus files, tell their format from their bytes, and decode text whatever its encoding."""
 
 from __future__ import annotations
 
 import io
-import logging
 import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = (".txt", ".md")
 HTML_SUFFIXES = (".html", ".htm", ".shtml")
