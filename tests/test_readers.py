@@ -21,7 +21,7 @@ from retrieval.text.normalize import norm_text
 
 SEEDS = Path(__file__).resolve().parent.parent / "corpus"
 RENDER = {
-    "html": lambda doc, a: F.render_html(a),
+    "html": lambda doc, a: F.render_html(a, F.figure_rows(doc)),
     "sidebar.html": lambda doc, a: F.render_sidebar_html(a),
     "pdf": lambda doc, a: F.render_pdf(a),
     "block.pdf": lambda doc, a: F.render_pdf(a, indent=False),
@@ -129,8 +129,9 @@ def test_encrypted_pdf_says_it_needs_a_password():
         read_bytes(buf.getvalue(), "locked.pdf", "locked.pdf")
 
 
-def test_docx_table_rows_are_table_lines_whose_figures_reach_facts(rendered):
-    _, _, doc = next(r for r in rendered["docx"] if r[1].name.startswith("004"))
+@pytest.mark.parametrize("fmt", ["docx", "html"])
+def test_table_rows_are_table_lines_whose_figures_reach_facts(rendered, fmt):
+    _, _, doc = next(r for r in rendered[fmt] if r[1].name.startswith("004"))
     rows = [ln for ln in doc.lines if ln.kind == "table"]
     assert [ln.text for ln in rows][:2] == ["指标｜数值", "规上工业增加值增速｜9.5%"]
     chunks = chunk_document(doc)
