@@ -8,6 +8,7 @@ after normalization, whitespace removed.
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -110,11 +111,18 @@ def test_scanned_pdf_is_unreadable():
         read_bytes(F.render_scanned_pdf(), "scan.pdf", "scan.pdf")
 
 
-def test_pdf_suffix_without_pdf_content_says_so():
+def test_content_that_does_not_match_the_suffix_says_so():
     with pytest.raises(UnreadableFile, match="not a PDF"):
         read_bytes("這是一段文字。".encode(), "fake.pdf", "fake.pdf")
     with pytest.raises(UnreadableFile, match=r"^corrupt PDF"):
         read_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage", "bad.pdf", "bad.pdf")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("content.xml", "<x/>")
+    with pytest.raises(UnreadableFile, match="not a DOCX"):
+        read_bytes(buf.getvalue(), "odt.docx", "odt.docx")
+    with pytest.raises(UnreadableFile, match="zip archive"):
+        read_bytes(buf.getvalue(), "odt.txt", "odt.txt")
 
 
 def test_encrypted_pdf_says_it_needs_a_password():
