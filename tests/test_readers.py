@@ -163,6 +163,12 @@ def test_same_stem_in_two_formats_gives_two_documents(tmp_path):
     assert [(d.doc_id, d.format) for d in docs] == [("a.html", "html"), ("a.txt", "txt"), ("sub/b.docx", "docx")]
 
 
+def test_html_charset_from_the_page_meta(rendered):
+    # the sidebar page is GBK-encoded and says charset=gbk; GB18030 decodes the whole GBK range
+    assert {doc.encoding for _, _, doc in rendered["sidebar.html"]} == {"gb18030"}
+    assert {doc.encoding for _, _, doc in rendered["html"]} == {"utf-8"}
+
+
 def test_a_txt_that_is_a_web_page_is_read_as_html(tmp_path):
     _, a = F.load_articles(SEEDS)[1]
     (tmp_path / "page.txt").write_bytes(F.render_html(a))
