@@ -200,3 +200,9 @@ def test_author_from_a_byline_only():
     assert author_in_line("(廣安日?qǐng)?bào)全媒體記者 龍俊帆 整理)") == "龍俊帆"
     assert author_in_line("作者：张三") == "张三"
     assert author_in_line("記者從會上獲悉,全省工業經濟穩中向好。") is None
+
+
+def test_a_txt_that_quotes_tags_stays_text():
+    text = "惡意標題\n廣安區工業增長攻堅。<script>alert(1)</script>\n岳池縣招商引資。<img src=x onerror=alert(1)>\n"
+    doc = read_bytes(text.encode(), "hostile.txt", "hostile.txt")
+    assert doc.format == "txt" and doc.text == text
