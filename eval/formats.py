@@ -3,12 +3,13 @@
 Everything is generated from ``corpus/*.txt`` (read through ``read_path``), never hand-edited:
 
 - ``render_html``: a news page with a nav bar, breadcrumbs, share bar, related links, an editor
-  line, a footer with copyright, a tracking ``<script>``, ``<meta>`` date/site name/author, and the
-  article's headings as ``<h2>`` (section) / ``<h3>`` (its deck);
+  line, a footer with copyright, a tracking ``<script>``, ``<meta>`` date/site name/author, the
+  article's headings as ``<h2>`` (section) / ``<h3>`` (its deck), and a ``<table>`` of figures;
 - ``render_sidebar_html``: the article's text inside nested ``<div>``s beside a sidebar of other
   headlines;
 - ``render_pdf``: A5 pages in reportlab's built-in CJK font (STSong-Light), paragraphs wrapped at
-  the page width with a first-line indent, a running header and a page number on every page;
+  the page width with a first-line indent (or as blocks parted by space), a running header and a
+  page number on every page;
 - ``render_docx``: heading styles and one table of figures taken from the article;
 - ``render_scanned_pdf``: a page with a drawing and no text layer.
 
@@ -100,16 +101,20 @@ def _dateline(a: Article) -> str:
     return f"发布时间：{y}年{m}月{d}日 来源：{a.outlet}"
 
 
-def _article_html(a: Article) -> str:
+def _article_html(a: Article, rows: list[tuple[str, str]]) -> str:
     parts = []
     for kind, text in a.blocks:
         tag = {"heading": "h2", "subtitle": "h3"}.get(kind, "p")
         parts.append(f"<{tag}>{html.escape(text)}</{tag}>")
+    if rows:  # a table of figures after the first paragraph
+        cells = "".join(f"<tr><td>{html.escape(s)}</td><td>{html.escape(f)}</td></tr>" for s, f in rows)
+        at = next((i for i, (k, _) in enumerate(a.blocks) if k == "body"), 0) + 1
+        parts.insert(at, f"<table><tr><th>指标</th><th>数值</th></tr>{cells}</table>")
     return "\n".join(parts)
 
 
-def render_html(a: Article) -> bytes:
-    """A news page around the article, with the furniture a real site has."""
+def render_html(a: Article, rows: list[tuple[str, str]] | None = None) -> bytes:
+    """A news page around the article, with the furniture a real site has (and a table of ``rows``)."""
     e = html.escape
     nav = "".join(f'<li><a href="/c{i}/">{n}</a></li>' for i, n in enumerate(NAV))
     related = "".join(f'<li><a href="/a/{i}.html">{r}</a></li>' for i, r in enumerate(RELATED))
@@ -131,7 +136,7 @@ def render_html(a: Article) -> bytes:
 <div class="article-info"><span class="time">{_dateline(a)}</span></div>
 <div class="share-bar">{share}</div>
 <div id="articleContent" class="article-content">
-{_article_html(a)}
+{_article_html(a, rows or [])}
 </div>
 <p class="editor">{EDITOR}</p>
 <div class="share-bar bottom">{share}</div>
@@ -183,10 +188,11 @@ def _set_pdf_meta(data: bytes, meta: dict[str, str]) -> bytes:
     return out.getvalue()
 
 
-def render_pdf(a: Article, dateline: bool = True) -> bytes:
+def render_pdf(a: Article, dateline: bool = True, indent: bool = True) -> bytes:
     """A5 pages: title, dateline, indented paragraphs wrapped at the page width, header and page number.
 
-    Without ``dateline`` the date is only in the PDF's /CreationDate.
+    Without ``dateline`` the date is only in the PDF's /CreationDate; without ``indent`` paragraphs
+    are blocks parted by a blank space, as many government PDFs set them.
     """
     from xml.sax.saxutils import escape
 
@@ -199,7 +205,8 @@ def render_pdf(a: Article, dateline: bool = True) -> bytes:
     info = ParagraphStyle("i", fontName=font, fontSize=9, leading=13, wordWrap="CJK", spaceAfter=8)
     head = ParagraphStyle("h", fontName=font, fontSize=12.5, leading=18, wordWrap="CJK", spaceBefore=6)
     sub = ParagraphStyle("s", fontName=font, fontSize=11, leading=16, wordWrap="CJK")
-    body = ParagraphStyle("b", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK", firstLineIndent=21)
+    body = ParagraphStyle("b", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK",
+                          firstLineIndent=21 if indent else 0, spaceBefore=0 if indent else 8)
 
     def furniture(canvas, doc) -> None:
         canvas.saveState()
@@ -292,7 +299,7 @@ def write_corpora(seeds: Path, dest: Path) -> dict[str, Path]:
         f.mkdir(parents=True, exist_ok=True)
     for doc, a in load_articles(seeds):
         (folders["txt"] / f"{a.name}.txt").write_bytes(Path(doc.path).read_bytes())
-        (folders["html"] / f"{a.name}.html").write_bytes(render_html(a))
+        (folders["html"] / f"{a.name}.html").write_bytes(render_html(a, figure_rows(doc)))
         (folders["pdf"] / f"{a.name}.pdf").write_bytes(render_pdf(a))
         (folders["docx"] / f"{a.name}.docx").write_bytes(render_docx(a, figure_rows(doc)))
     return folders

@@ -5,11 +5,12 @@
 
 Writes the seed corpus as .txt, .html (news page with chrome), .pdf (A5, CJK font, running header,
 page numbers) and .docx (heading styles, a table of figures) into a temporary folder with
-eval/formats.py, plus the nested-div page with a sidebar ("html-sidebar"), and prints per format:
+eval/formats.py, plus the nested-div page with a sidebar ("html-sidebar") and PDFs set in blocks
+parted by space instead of indents ("pdf-block"), and prints per format:
 .txt body paragraphs recovered (definition in ``eval.formats.recovered``), content lines
 carrying chrome, and reading speed (files/s; pages/s for PDF), the best of --repeat runs.
-With --eval (loads the real model, takes minutes): per format corpus, hybrid MRR@10 and answer
-accuracy of the seed gold set.
+With --eval (loads the real model, takes minutes): per format corpus (txt, html, pdf, docx),
+hybrid MRR@10, recall@5 and answer accuracy of the seed gold set.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def reading_table(folders: dict[str, Path], repeat: int) -> None:
         for p, doc in zip(files, docs, strict=True):
             f, n = recovered(txt[p.stem], doc)
             found, total, leaks = found + f, total + n, leaks + len(leaked(doc))
-        pages = sum(_pages(p) for p in files) if fmt == "pdf" else 0
+        pages = sum(_pages(p) for p in files) if fmt.startswith("pdf") else 0
         rate = f"{pages / best:9.1f}" if pages else f"{'':>9s}"
         print(f"{fmt:13s} {len(files):5d} {f'{found}/{total} ({found / total:.1%})':>22s} {leaks:14d} "
               f"{len(files) / best:9.1f} {rate}" + (f"   ({pages} pages)" if pages else ""))
@@ -72,7 +73,7 @@ def eval_table(folders: dict[str, Path], work: Path) -> None:
         rep = run_eval(gold=ROOT / "eval/gold/seed", settings=settings, modes=["hybrid"], out_dir=work,
                        write=False, index=index)
         ans = rep.answers.get("all", {})
-        print(f"{fmt:13s} {index.info.counts["chunks"]:6d} {rep.modes['hybrid']['mrr@10']:14.3f} "
+        print(f"{fmt:13s} {index.info.counts['chunks']:6d} {rep.modes['hybrid']['mrr@10']:14.3f} "
               f"{rep.modes['hybrid']['recall@5']:9.3f} {ans.get('correct', 0):>4d}/{ans.get('n', 0):<4d} {built:8.1f}")
 
 
@@ -84,17 +85,21 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     for noisy in ("sentence_transformers", "transformers", "jieba", "trafilatura", "htmldate"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    from eval.formats import load_articles, render_sidebar_html, write_corpora
+    from eval.formats import load_articles, render_pdf, render_sidebar_html, write_corpora
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         folders = write_corpora(ROOT / "corpus", work / "corpora")
-        side = work / "corpora" / "html-sidebar"
-        side.mkdir()
-        for _, a in load_articles(ROOT / "corpus"):
-            (side / f"{a.name}.html").write_bytes(render_sidebar_html(a))
-        folders["html-sidebar"] = side
-        reading_table(folders, args.repeat)
+        extra = {
+            "html-sidebar": (render_sidebar_html, "html"),
+            "pdf-block": (lambda a: render_pdf(a, indent=False), "pdf"),
+        }
+        for name, (render, suffix) in extra.items():
+            folder = work / "corpora" / name
+            folder.mkdir()
+            for _, a in load_articles(ROOT / "corpus"):
+                (folder / f"{a.name}.{suffix}").write_bytes(render(a))
+        reading_table({**folders, **{name: work / "corpora" / name for name in extra}}, args.repeat)
         if args.eval:
             eval_table(folders, work)
 

@@ -8,6 +8,7 @@ after normalization, whitespace removed.
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,10 @@ from retrieval.text.normalize import norm_text
 
 SEEDS = Path(__file__).resolve().parent.parent / "corpus"
 RENDER = {
-    "html": lambda doc, a: F.render_html(a),
+    "html": lambda doc, a: F.render_html(a, F.figure_rows(doc)),
     "sidebar.html": lambda doc, a: F.render_sidebar_html(a),
     "pdf": lambda doc, a: F.render_pdf(a),
+    "block.pdf": lambda doc, a: F.render_pdf(a, indent=False),
     "docx": lambda doc, a: F.render_docx(a, F.figure_rows(doc)),
 }
 
@@ -109,11 +111,18 @@ def test_scanned_pdf_is_unreadable():
         read_bytes(F.render_scanned_pdf(), "scan.pdf", "scan.pdf")
 
 
-def test_pdf_suffix_without_pdf_content_says_so():
+def test_content_that_does_not_match_the_suffix_says_so():
     with pytest.raises(UnreadableFile, match="not a PDF"):
         read_bytes("這是一段文字。".encode(), "fake.pdf", "fake.pdf")
     with pytest.raises(UnreadableFile, match=r"^corrupt PDF"):
         read_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage", "bad.pdf", "bad.pdf")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("content.xml", "<x/>")
+    with pytest.raises(UnreadableFile, match="not a DOCX"):
+        read_bytes(buf.getvalue(), "odt.docx", "odt.docx")
+    with pytest.raises(UnreadableFile, match="zip archive"):
+        read_bytes(buf.getvalue(), "odt.txt", "odt.txt")
 
 
 def test_encrypted_pdf_says_it_needs_a_password():
@@ -128,8 +137,9 @@ def test_encrypted_pdf_says_it_needs_a_password():
         read_bytes(buf.getvalue(), "locked.pdf", "locked.pdf")
 
 
-def test_docx_table_rows_are_table_lines_whose_figures_reach_facts(rendered):
-    _, _, doc = next(r for r in rendered["docx"] if r[1].name.startswith("004"))
+@pytest.mark.parametrize("fmt", ["docx", "html"])
+def test_table_rows_are_table_lines_whose_figures_reach_facts(rendered, fmt):
+    _, _, doc = next(r for r in rendered[fmt] if r[1].name.startswith("004"))
     rows = [ln for ln in doc.lines if ln.kind == "table"]
     assert [ln.text for ln in rows][:2] == ["指标｜数值", "规上工业增加值增速｜9.5%"]
     chunks = chunk_document(doc)
@@ -151,6 +161,12 @@ def test_same_stem_in_two_formats_gives_two_documents(tmp_path):
     assert [p.relative_to(tmp_path).as_posix() for p in files] == ["a.html", "a.txt", "sub/b.docx"]
     docs = [read_path(p, tmp_path) for p in files]
     assert [(d.doc_id, d.format) for d in docs] == [("a.html", "html"), ("a.txt", "txt"), ("sub/b.docx", "docx")]
+
+
+def test_html_charset_from_the_page_meta(rendered):
+    # the sidebar page is GBK-encoded and says charset=gbk; GB18030 decodes the whole GBK range
+    assert {doc.encoding for _, _, doc in rendered["sidebar.html"]} == {"gb18030"}
+    assert {doc.encoding for _, _, doc in rendered["html"]} == {"utf-8"}
 
 
 def test_a_txt_that_is_a_web_page_is_read_as_html(tmp_path):
@@ -184,3 +200,9 @@ def test_author_from_a_byline_only():
     assert author_in_line("(廣安日?qǐng)?bào)全媒體記者 龍俊帆 整理)") == "龍俊帆"
     assert author_in_line("作者：张三") == "张三"
     assert author_in_line("記者從會上獲悉,全省工業經濟穩中向好。") is None
+
+
+def test_a_txt_that_quotes_tags_stays_text():
+    text = "惡意標題\n廣安區工業增長攻堅。<script>alert(1)</script>\n岳池縣招商引資。<img src=x onerror=alert(1)>\n"
+    doc = read_bytes(text.encode(), "hostile.txt", "hostile.txt")
+    assert doc.format == "txt" and doc.text == text

@@ -1,4 +1,4 @@
-"""Find corpus files and decode them, whatever their encoding."""
+"""Find corpus files, tell their format from their bytes, and decode text whatever its encoding."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-log = logging.getLogger(__name__)
-
 TEXT_SUFFIXES = (".txt", ".md")
 HTML_SUFFIXES = (".html", ".htm", ".shtml")
 SUFFIXES = (*TEXT_SUFFIXES, *HTML_SUFFIXES, ".pdf", ".docx")
 _HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body|meta|title)\b", re.IGNORECASE)
 _ANY_TAG = re.compile(rb"<(?:!--|[a-z][a-z0-9]*[\s>/])", re.IGNORECASE)
 # Chinese news arrives in these; charset-normalizer chooses among them when UTF-8 fails.
+log = logging.getLogger(__name__)
+
 CANDIDATES = ("gb18030", "big5", "utf_16", "utf_16_le", "utf_16_be", "big5hkscs")
 # Decoded text with more than this share of control characters (other than newline, tab, CR,
 # form feed) is binary, not text: real news has none; ANSI-coloured text has well under this.

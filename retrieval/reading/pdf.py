@@ -1,7 +1,7 @@
 """Read a PDF's text layer (pypdf): rejoin wrapped lines, drop running headers and page numbers.
 
-A paragraph that the PDF wraps is rejoined: a line that fills the text width continues on the
-next line unless that one is indented (a new paragraph). Chinese lines are joined with no space.
+A paragraph that the PDF wraps is rejoined (see ``paragraphs``), Chinese lines with no space;
+pypdf's layout mode gives the indents and blank lines between paragraphs that this needs.
 Lines repeated at the top or bottom of most pages (running headers, footers) and page numbers
 ("3", "- 3 -", "第 3 页", "3 / 12") are dropped. Each line keeps the page it starts on as its
 citation locator. Lines are then classified like a plain-text file.
@@ -14,6 +14,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 
 from retrieval.reading.blocks import Block, build_document
 from retrieval.reading.files import UnreadableFile
@@ -33,7 +34,6 @@ EDGE = 2  # lines at the top and bottom of a page where headers, footers and num
 REPEAT_SHARE = 0.6  # a line on at least this share of pages (and two of them) is running text
 FULL_SHARE = 0.9  # a line this close to the text width was wrapped
 FULL_SHARE_INDENTED = 0.75  # looser where paragraphs are indented: the indent marks a new one
-INDENT = 2.0  # cells an indented first line gives up
 PAIRS = (("“", "”"), ("（", "）"), ("(", ")"), ("《", "》"), ("「", "」"))
 PLACEHOLDER_META = {"", "(anonymous)", "(unspecified)", "untitled", "unknown"}
 
@@ -48,22 +48,48 @@ def _key(text: str) -> str:
     return re.sub(r"\d+", "#", "".join(text.split()))
 
 
-def _page_lines(pages: list[str]) -> list[list[str]]:
-    """Raw lines per page (leading spaces kept: they mark an indent), running text removed."""
-    raw = [[ln.rstrip() for ln in text.split("\n") if ln.strip()] for text in pages]
+@dataclass(frozen=True)
+class PdfLine:
+    """One printed line: its text, page, and the layout around it."""
+
+    text: str  # stripped
+    page: int  # 1-based
+    indent: bool  # starts right of the page's left text edge (a paragraph's first line)
+    gap: bool  # a blank line above it on the same page (space between paragraphs)
+
+
+def _page_lines(pages: list[str]) -> list[list[PdfLine]]:
+    """Lines per page with running headers, footers and page numbers removed.
+
+    ``pages`` is pypdf's layout-mode text: columns and blank lines follow the page.
+    """
+    raw: list[list[tuple[str, int, int]]] = []  # (line, leading spaces, blank lines above)
+    for text in pages:
+        lines, blanks = [], 0
+        for ln in text.split("\n"):
+            if not ln.strip():
+                blanks += 1
+                continue
+            lines.append((ln.rstrip(), len(ln) - len(ln.lstrip()), blanks))
+            blanks = 0
+        raw.append(lines)
     counts: Counter[str] = Counter()
     for lines in raw:
-        counts.update({_key(ln) for ln in lines[:EDGE] + lines[-EDGE:]})
+        counts.update({_key(t) for t, _, _ in lines[:EDGE] + lines[-EDGE:]})
     need = max(2, REPEAT_SHARE * len(raw))
-    out = []
+    kept_pages = []
     for lines in raw:
-        kept = []
-        for i, ln in enumerate(lines):
-            edge = i < EDGE or i >= len(lines) - EDGE
-            if edge and (PAGE_NUMBER.match(ln.strip()) or counts[_key(ln)] >= need):
-                continue
-            kept.append(ln)
-        out.append(kept)
+        kept_pages.append([
+            (t, lead, blanks) for i, (t, lead, blanks) in enumerate(lines)
+            if not ((i < EDGE or i >= len(lines) - EDGE) and (PAGE_NUMBER.match(t.strip()) or counts[_key(t)] >= need))
+        ])
+    out = []
+    for n, kept in enumerate(kept_pages, 1):
+        left = min((lead for _, lead, _ in kept), default=0)
+        # the blank lines above a page's first line are the top margin, not a paragraph gap
+        out.append([
+            PdfLine(t.strip(), n, lead > left, i > 0 and blanks > 0) for i, (t, lead, blanks) in enumerate(kept)
+        ])
     return out
 
 
@@ -80,32 +106,51 @@ def _unclosed(text: str) -> bool:
 
 
 def paragraphs(pages: list[str]) -> list[tuple[str, int]]:
-    """(paragraph, 1-based page it starts on) from each page's extracted text.
+    """(paragraph, 1-based page it starts on) from each page's layout-mode text.
 
-    A line continues the paragraph above when it is not indented and the line above filled the
-    text width (or left a quote or bracket open), unless it is a heading ('…：') after a full stop.
-    Where the PDF indents paragraphs, the indent is the main signal and "filled" can be loose.
+    A line starts a paragraph when it is indented, has a blank line above it (where blank lines
+    part paragraphs rather than every line), follows a line that stopped short of the text width
+    (and left no quote or bracket open), or is a heading ('…：') after a full stop. Otherwise it
+    continues the paragraph above. With indents or gaps to go by, "full" can be loose. Where
+    blank lines part paragraphs, a page top after a full stop starts one: the gap is not printed
+    there, and a sentence that ends exactly at the foot of a page will be taken as a paragraph end.
     """
-    per_page = _page_lines(pages)
-    flat = [(ln, n) for n, lines in enumerate(per_page, 1) for ln in lines]
+    flat = [ln for lines in _page_lines(pages) for ln in lines]
     if not flat:
         return []
-    indents = any(ln[:1].isspace() for ln, _ in flat)
-    widths = sorted(_width(ln.strip()) + (INDENT if ln[:1].isspace() else 0) for ln, _ in flat)
+    gaps = sum(ln.gap for ln in flat)
+    use_gaps = 0 < gaps < 0.5 * len(flat)
+    widths = sorted(_width(ln.text) for ln in flat)
     full = widths[int(0.9 * (len(widths) - 1))]  # the text width: most wrapped lines reach it
-    share = FULL_SHARE_INDENTED if indents else FULL_SHARE
+    indents = any(ln.indent for ln in flat)
+    block = use_gaps and not indents  # paragraphs parted by space only
+    share = FULL_SHARE_INDENTED if use_gaps or indents else FULL_SHARE
     out: list[tuple[str, int]] = []
-    prev_full = False
-    for ln, page in flat:
-        indented = ln[:1].isspace()
-        text = ln.strip()
-        heading = looks_like_heading(norm_text(text)) and out and out[-1][0].rstrip("”’\"'）)")[-1:] in SENTENCE_END
-        if out and not indented and not heading and (prev_full or _unclosed(out[-1][0])):
-            out[-1] = (_join(out[-1][0], text), out[-1][1])
+    prev_full, last_page = False, 1
+    for ln in flat:
+        after_stop = bool(out) and out[-1][0].rstrip("”’\"'）)")[-1:] in SENTENCE_END
+        page_top = bool(out) and ln.page != last_page
+        new = (
+            ln.indent or (use_gaps and ln.gap) or (after_stop and looks_like_heading(norm_text(ln.text)))
+            # block paragraphs: a page top hides the gap, so a full stop at the foot of the page above ends one
+            or (block and page_top and after_stop)
+        )
+        if out and not new and (prev_full or _unclosed(out[-1][0])):
+            out[-1] = (_join(out[-1][0], ln.text), out[-1][1])
         else:
-            out.append((text, page))
-        prev_full = _width(text) + (INDENT if indented else 0) >= share * full
+            out.append((ln.text, ln.page))
+        prev_full = _width(ln.text) >= share * full
+        last_page = ln.page
     return out
+
+
+def _layout_text(page) -> str:
+    """Layout-mode text (indents and paragraph gaps kept); plain mode where layout mode fails."""
+    try:
+        return page.extract_text(extraction_mode="layout", layout_mode_space_vertically=True) or ""
+    except (ValueError, KeyError, TypeError, ZeroDivisionError, IndexError) as exc:
+        log.debug("layout extraction failed (%s); plain text mode", exc)
+        return page.extract_text() or ""
 
 
 def _first_line(exc: Exception) -> str:
@@ -135,7 +180,7 @@ def read_pdf(data: bytes, doc_id: str, path: str) -> Document:
 
     reader, n = _open(data)
     try:
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [_layout_text(page) for page in reader.pages]
     except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise UnreadableFile(f"corrupt PDF: {_first_line(exc)}") from exc
     if not any(p.strip() for p in pages):
