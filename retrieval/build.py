@@ -23,7 +23,7 @@ from retrieval.reading import UnreadableFile, read_path, scan
 from retrieval.reading.files import Skipped
 from retrieval.settings import Settings
 from retrieval.store.base import DocumentData, Sentence
-from retrieval.store.local import LocalWriter, check_target
+from retrieval.store.local import check_target
 from retrieval.text.chunking import chunk_document
 from retrieval.text.normalize import norm_text, normalize, split_sentences
 from retrieval.text.tokens import TOKENIZER_VERSION, tokenize, tokenize_normalized
@@ -184,13 +184,15 @@ def build_index(
     corpus, target = settings.corpus, settings.index
     if not corpus.is_dir():
         raise UserError(f"corpus folder {corpus} does not exist: create it and put documents in it")
+    from retrieval.store import open_writer
+
     check_target(target)
     encoder = encoder or Embedder(settings.model, settings.query_prefix, settings.passage_prefix, settings.batch_size)
     model = _describe(encoder)
     rev = _model_revision(model)
     note("scanning the corpus", 0.0)
     paths, skipped = scan(corpus)
-    with LocalWriter(target, model, index_settings(settings), full=full, wait=False,
+    with open_writer(target, model, index_settings(settings), full=full, wait=False,
                      ann_min_vectors=settings.ann_min_vectors, nprobe=settings.nprobe) as w:
         known = w.known_files()
         seen: set[str] = set()
