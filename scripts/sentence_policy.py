@@ -45,8 +45,8 @@ def main() -> None:
             rep = run_eval(ROOT / gold, s, ["hybrid", "dense"], write=False, index=idx)
             c = idx.info.counts
             h, d = rep.modes["hybrid"], rep.modes["dense"]
-            print(f"| {gs.name} | {name} | {c['vectors'] / c['chunks']:.2f} | {h['mrr@10']:.3f} | {h['recall@5']:.3f} | "
-                  f"{d['mrr@10']:.3f} | {d['recall@5']:.3f} | {built:.0f} |", flush=True)
+            print(f"| {gs.name} | {name} | {c['vectors'] / c['chunks']:.2f} | {h['mrr@10']:.3f} | "
+                  f"{h['recall@5']:.3f} | {d['mrr@10']:.3f} | {d['recall@5']:.3f} | {built:.0f} |", flush=True)
             idx.close()
 
 
