@@ -15,7 +15,9 @@ from retrieval.access import is_loopback, may_change_index
 from retrieval.answer.extractive import answer_question, filter_facts
 from retrieval.errors import UserError
 from retrieval.index import Index, build_index, open_index
+from retrieval.ingest import remove, save
 from retrieval.progress import with_eta
+from retrieval.reading import SUFFIXES
 from retrieval.reading.files import Skipped, with_unlisted
 from retrieval.render import display_text, highlight, md_escape, term_spans
 from retrieval.settings import Settings
@@ -254,6 +256,41 @@ def index_tab(idx: Index) -> None:
         except UserError as exc:
             st.error(md_escape(exc))
             return
+        load_index.clear()
+        st.rerun()
+    documents_ui(idx, allowed)
+
+
+def documents_ui(idx: Index, allowed: bool) -> None:
+    """The documents in the index; adding (uploads) and removing them when this visitor may change the index."""
+    for line in st.session_state.pop("notices", []):
+        st.warning(md_escape(line))
+    docs = idx.store.list_documents()
+    st.subheader(f"Documents ({len(docs)})")
+    st.dataframe([{"document": d.doc_id, "title": d.title, "date": d.date or "", "outlet": d.outlet or "",
+                   "format": d.format, "chunks": d.chunks} for d in docs], hide_index=True, width="stretch")
+    if not allowed:
+        return
+    uploads = st.file_uploader("Add documents (web pages, PDF, Word, text)", accept_multiple_files=True,
+                               type=[x.lstrip(".") for x in SUFFIXES], key="uploads")
+    if uploads and st.button("Add and index", key="add"):
+        results = save([(u.name, u.getvalue()) for u in uploads], settings())
+        notices = [f"refused {r.name}: {r.reason}" for r in results if not r.ok]
+        if any(r.ok for r in results):
+            try:
+                build_ui(f"Adding {sum(r.ok for r in results)} file(s); the current index keeps serving meanwhile.")
+            except UserError as exc:
+                notices.append(str(exc))
+            load_index.clear()
+        st.session_state["notices"] = notices
+        st.rerun()
+    chosen = st.selectbox("Remove a document", ["", *(d.doc_id for d in docs)], key="remove_doc")
+    if chosen and st.button("Remove it from the corpus and the index", key="remove"):
+        try:
+            remove([chosen], settings())
+            build_ui(f"Removing {chosen}.")
+        except UserError as exc:
+            st.session_state["notices"] = [str(exc)]
         load_index.clear()
         st.rerun()
 

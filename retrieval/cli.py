@@ -99,6 +99,33 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add(args: argparse.Namespace) -> int:
+    from retrieval.index import build_index
+    from retrieval.ingest import add_paths
+
+    settings = _settings(args)
+    results = add_paths([Path(p) for p in args.files], settings)
+    for r in results:
+        if r.ok:
+            _say(f"added {r.name!r} as {r.path!r}")
+        else:
+            _say(f"refused {r.name!r}: {r.reason}", file=sys.stderr)
+    if any(r.ok for r in results):
+        _say(build_index(settings, progress=not args.quiet).line())
+    return 0 if all(r.ok for r in results) else 1
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from retrieval.index import build_index
+    from retrieval.ingest import remove
+
+    settings = _settings(args)
+    for doc_id in remove(list(args.doc_ids), settings):
+        _say(f"removed {doc_id!r} from {settings.corpus}")
+    _say(build_index(settings, progress=not args.quiet).line())
+    return 0
+
+
 def _filter(args: argparse.Namespace):
     """The search filter the arguments ask for (None when they ask for none)."""
     from retrieval.store import Filter
@@ -279,6 +306,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rebuild everything (default: only new, changed and removed files)")
     b.add_argument("--json", action="store_true", help="print one JSON summary object, no progress bar")
     b.set_defaults(func=cmd_build)
+
+    ad = sub.add_parser("add", help="check files, save them under the corpus (uploads/) and update the index")
+    common(ad, corpus=True)
+    ad.add_argument("--quiet", action="store_true", help="no progress bar")
+    ad.add_argument("files", nargs="+", help="files to add (.txt .md .html .htm .shtml .pdf .docx)")
+    ad.set_defaults(func=cmd_add)
+
+    rm = sub.add_parser("remove", help="delete documents' files from the corpus and update the index")
+    common(rm, corpus=True)
+    rm.add_argument("--quiet", action="store_true", help="no progress bar")
+    rm.add_argument("doc_ids", nargs="+", help="document ids as `search --json` shows them (paths under the corpus)")
+    rm.set_defaults(func=cmd_remove)
 
     s = sub.add_parser("search", help="ranked paragraphs for one or more queries")
     common(s)
