@@ -156,7 +156,8 @@ def hit_ui(idx: Index, hit: Hit, query: str, simplified: bool) -> None:
     legs = " · ".join(
         f"{name} rank {hit.ranks[name] if hit.ranks.get(name) else '–'}" for name in ("bm25", "dense")
     )
-    where = " · ".join(x for x in (c.section, c.region, meta.get("outlet") or "", meta.get("date") or "") if x)
+    page = f"p. {c.page}" if c.page else ""
+    where = " · ".join(x for x in (c.section, c.region, meta.get("outlet") or "", meta.get("date") or "", page) if x)
     shown, remap = display_text(c.text, simplified)
     body = highlight(shown, remap(term_spans(c.text, query)))
     st.html(

@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-SCHEMA_VERSION = 2  # the local store (retrieval/store/local.py)
-
 
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()

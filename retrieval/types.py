@@ -50,6 +50,7 @@ class Chunk:
     province: str = ""
     city: str = ""
     county: str = ""
+    page: int | None = None  # the PDF page the paragraph starts on: the citation locator
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -80,6 +81,7 @@ class Hit:
             "ranks": dict(self.ranks),
             "start": c.start,
             "end": c.end,
+            "page": c.page,
         }
 
 

@@ -262,8 +262,8 @@ def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
         con.execute("BEGIN")
         con.execute(
             "INSERT INTO chunks SELECT cid + ?, chunk_id || ?, doc_id || ?, ordinal, title, section, subtitle, text, "
-            f"norm, start, end_, mojibake, region, province, city, county, gen_from, gen_to FROM chunks WHERE {VIS} "
-            "AND cid < ?", (off, f"#{k}", f"#{k}", g, g, int(keep_cids.max()) + 1))
+            "norm, start, end_, mojibake, region, province, city, county, page, gen_from, gen_to FROM chunks "
+            f"WHERE {VIS} AND cid < ?", (off, f"#{k}", f"#{k}", g, g, int(keep_cids.max()) + 1))
         top = int(keep_cids.max()) + 1
         con.execute("INSERT INTO places SELECT cid + ?, name FROM places WHERE cid < ?", (off, top))
         con.execute(

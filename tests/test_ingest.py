@@ -71,3 +71,22 @@ def test_policyqa_add_refuses_and_adds(fake_index, tmp_path, monkeypatch, capsys
     assert rc == 1
     assert "bad.txt" in out.err and "empty file" in out.err
     assert "1 added" in out.out
+
+
+def test_a_pdf_keeps_its_page_as_the_citation_locator(tmp_path, fake_encoder):
+    from eval.formats import load_articles, render_pdf
+    from retrieval.settings import Settings
+
+    _doc, article = load_articles(ROOT / "corpus")[4]
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "notice.pdf").write_bytes(render_pdf(article))
+    s = Settings(corpus=corpus, index=tmp_path / "i")
+    build_index(s, encoder=fake_encoder, progress=False)
+    idx = open_index(s.index, s, encoder=fake_encoder)
+    chunks = idx.store.chunks_of(["notice.pdf"])
+    pages = [c.page for c in chunks]
+    assert pages[0] == 1 and pages == sorted(pages) and pages[-1] > 1
+    hit = idx.search("规上工业增加值增长9.5%", k=1)[0]
+    assert hit.to_json()["page"] == hit.chunk.page >= 1
+    assert idx.documents["notice.pdf"]["format"] == "pdf"

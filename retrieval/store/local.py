@@ -45,7 +45,7 @@ from retrieval.types import Chunk, Document, Fact
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: chunks carry their PDF page
 CURRENT = "CURRENT"
 DB = "store.sqlite"
 LOCK = "write.lock"
@@ -65,7 +65,7 @@ CREATE INDEX IF NOT EXISTS documents_date ON documents(date);
 CREATE TABLE IF NOT EXISTS chunks(
     cid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL, ordinal INTEGER, title TEXT,
     section TEXT, subtitle TEXT, text TEXT, norm TEXT, start INTEGER, end_ INTEGER, mojibake INTEGER,
-    region TEXT, province TEXT, city TEXT, county TEXT, gen_from INTEGER NOT NULL, gen_to INTEGER);
+    region TEXT, province TEXT, city TEXT, county TEXT, page INTEGER, gen_from INTEGER NOT NULL, gen_to INTEGER);
 CREATE INDEX IF NOT EXISTS chunks_id ON chunks(chunk_id);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE INDEX IF NOT EXISTS chunks_region ON chunks(region);
@@ -91,7 +91,7 @@ CREATE TABLE IF NOT EXISTS embed_cache(key BLOB PRIMARY KEY, vec BLOB NOT NULL) 
 """
 
 CHUNK_COLS = ("chunk_id", "doc_id", "ordinal", "title", "section", "subtitle", "text", "norm", "start", "end_",
-              "mojibake", "region", "province", "city", "county")
+              "mojibake", "region", "province", "city", "county", "page")
 
 
 def package_version() -> str:
@@ -542,8 +542,10 @@ class LocalWriter:
 
     def _open(self) -> None:
         self._remove_old_format()
+        self._drop_other_schema()
         self.db = _connect(self.folder / DB)
         self.db.executescript(SCHEMA)
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         cur = read_current(self.folder) or 0
         self.prev_gen = cur
         self.gen = cur + 1
@@ -581,6 +583,24 @@ class LocalWriter:
             g = self.gen
             for table in ("documents", "chunks", "facts"):
                 self.db.execute(f"UPDATE {table} SET gen_to = ? WHERE gen_to IS NULL", (g,))
+
+    def _drop_other_schema(self) -> None:
+        """A database of another schema version is not migrated: this build starts the index afresh."""
+        path = self.folder / DB
+        if not path.exists():
+            return
+        try:
+            con = sqlite3.connect(str(path))
+            row = con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            con.close()
+        except sqlite3.Error:
+            row = None
+        if row is not None and row[0] == str(SCHEMA_VERSION):
+            return
+        log.warning("index %s has another schema (or a damaged database): building it afresh", self.folder)
+        for p in self.folder.iterdir():
+            if p.name in (CURRENT, DB, DB + "-wal", DB + "-shm") or p.name.startswith("gen-"):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
     def _remove_old_format(self) -> None:
         """Schema-1 files (a manifest at the top, JSONL, one FAISS file) are replaced by this build."""
@@ -712,9 +732,9 @@ class LocalWriter:
             self.max_cid += len(d.chunks)
             by_chunk = {c.chunk_id: int(cid) for c, cid in zip(d.chunks, cids, strict=True)}
             db.executemany(
-                f"INSERT INTO chunks(cid, {', '.join(CHUNK_COLS)}, gen_from) VALUES ({','.join('?' * 17)})",
+                f"INSERT INTO chunks(cid, {', '.join(CHUNK_COLS)}, gen_from) VALUES ({','.join('?' * 18)})",
                 [(int(cid), c.chunk_id, c.doc_id, c.ordinal, c.title, c.section, c.subtitle, c.text, c.norm, c.start,
-                  c.end, int(c.mojibake), c.region, c.province, c.city, c.county, g)
+                  c.end, int(c.mojibake), c.region, c.province, c.city, c.county, c.page, g)
                  for c, cid in zip(d.chunks, cids, strict=True)])
             db.executemany("INSERT INTO places(cid, name) VALUES (?, ?)",
                            [(int(cid), p) for cid, ps in zip(cids, d.places, strict=True) for p in set(ps)])

@@ -115,5 +115,6 @@ def chunk_document(doc: Document, max_chars: int = 400) -> list[Chunk]:
                 start=start,
                 end=start + len(piece),
                 mojibake=bool(find_mojibake(piece)),
+                page=line.page,
             ))
     return chunks
