@@ -79,6 +79,22 @@ def same_quantity(a: tuple[float, str], b: tuple[float, str], tol: float = 1e-6)
     return da == db and abs(va - vb) <= tol * max(1.0, abs(va), abs(vb))
 
 
+FIRMS = frozenset({"家", "户"})
+
+
+def unit_fits(asked: str, found: str) -> bool:
+    """Does a figure in ``found`` answer a question asking in ``asked``? Same dimension; among
+    counts, 个 is any count, 家/户 (firms) take 个 too, other measure words only themselves."""
+    if asked == found:
+        return True
+    da, df = quantity(1.0, asked)[0], quantity(1.0, found)[0]
+    if da != df:
+        return False
+    if da != "count":
+        return True
+    return asked == "个" or found == "个" or (asked in FIRMS and found in FIRMS)
+
+
 def direction_before(text: str, start: int) -> str:
     """'up' or 'down' from the verb nearest before a figure ("下降3.2%"), '' when none."""
     window = text[max(0, start - DIRECTION_WINDOW) : start]
