@@ -29,6 +29,8 @@ EN_GENERIC = frozenset(
 )
 # an English place word after a name: the Chinese suffix of its level
 EN_LEVEL = {"province": "省", "city": "市", "county": "县", "district": "区"}
+# capitalized words that are part of a name but not the name itself ("Guang'an District", "New Area")
+NAME_PARTS = frozenset({*EN_LEVEL, "new", "area", "zone", "economic", "development", "high-tech", "park"})
 
 
 def _variants(word: str) -> tuple[str, ...]:
@@ -37,7 +39,8 @@ def _variants(word: str) -> tuple[str, ...]:
     w = re.sub(r"'s$", "", w)
     out = [w]
     for pat, rep in ((r"ial$", "y"), (r"ic$", "y"), (r"ies$", "y"), (r"sses$", "ss"), (r"(?<!s)s$", ""),
-                     (r"ied$", "y"), (r"ed$", ""), (r"ed$", "e"), (r"ing$", ""), (r"ing$", "e"), (r"al$", "")):
+                     (r"ied$", "y"), (r"ed$", ""), (r"ed$", "e"), (r"ing$", ""), (r"ing$", "e"), (r"al$", ""),
+                     (r"th$", ""), (r"ly$", "")):
         v = re.sub(pat, rep, w)
         if v != w and len(v) >= 3:
             out.append(v)
@@ -72,11 +75,13 @@ class Support:
 
     def named(self, text: str) -> bool:
         """Every name of the question has a word the text gives (as gloss or by its reading)."""
-        return all(any(expand_english(w, text.count, self.readings) for w in run) for run in self.names)
+        return all(any(expand_english(w, text.count, self.readings) or expand_english(w, text.count, None)
+                       for w in run) for run in self.names)
 
-    def coverage(self, text: str) -> float:
-        """Share of content units found in the text (0 when the question has none or a name is missing)."""
-        if not self.groups or not self.named(text):
+    def coverage(self, text: str, context: str = "") -> float:
+        """Share of content units found in the text (0 when the question has none or a name is
+        missing from the text and its context: paragraph region, section heading, article title)."""
+        if not self.groups or not self.named(text + "\n" + context):
             return 0.0
         return len(self.found(text)) / len(self.groups)
 
@@ -113,10 +118,12 @@ def support_for(q: Question, hits: list[Hit]) -> Support:
     run: list[str] = []
     for i, word in enumerate([*raw, ""]):
         if word[:1].isupper() and i > 0:
-            run.append(word)
+            if re.sub(r"['’]s$", "", word.lower()) not in NAME_PARTS:
+                run.append(word)
             continue
         if run:  # a name: the question's region is its filter already
-            zh = [t for w in run for t in expand_english(w, lambda t: 1, readings)]
+            bare = [re.sub(r"['’]s$", "", w) for w in run]
+            zh = [t for w in bare for r in (readings, None) for t in expand_english(w, lambda t: 1, r)]
             if not (region and any(t and (t in region or region.startswith(t)) for t in zh)):
                 names.append(tuple(run))
             run = []
@@ -136,14 +143,17 @@ def english_region(q: Question, hits: list[Hit]) -> Place | None:
         return None
     vocab = sorted({t for h in hits for t in tokenize_normalized(h.chunk.norm)})
     readings = vocabulary_pinyin(vocab)
-    pattern = re.compile(r"\b(?:in|of|does|did|will|is|has|for)\s+(?:the\s+)?((?:[A-Z][\w'’]*\s?)+)")
+    # "in Hebei", "does Sichuan aim", "was the Chuanyu Gaozhu New Area's": the subject or scope;
+    # "for Chongqing's industry", "of the Chongqing metropolitan area" are content, not a filter
+    pattern = re.compile(r"\b(?:in|does|did|will|is|was|has|had|do)\s+(?:the\s+)?((?:[A-Z][\w'’-]*\s?)+)")
     for m in pattern.finditer(q.text):
         words = m.group(1).split()
         level = next((EN_LEVEL[w.lower()] for w in words if w.lower() in EN_LEVEL), "")
         name_words = [w for w in words if w.lower() not in EN_LEVEL and w.lower() not in ("new", "area")]
         if not name_words:
             continue
-        for zh in expand_english(" ".join(name_words), lambda t: 1, readings):
+        name = " ".join(re.sub(r"['’]s$", "", w) for w in name_words)
+        for zh in [*expand_english(name, lambda t: 1, readings), *expand_english(name, lambda t: 1, None)]:
             found = mentions(zh + level) or mentions(zh)
             if found:
                 return found[0]

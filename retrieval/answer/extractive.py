@@ -89,7 +89,8 @@ def _level_fits(level: int | None, name: str, asked: int | None) -> bool:
 
 
 def _period_fits(asked: str, stated: str) -> bool:
-    if not asked or not stated or asked == stated:
+    """Same period, a year and its full year, or one side a frequency (每月) or unstated."""
+    if not asked or not stated or asked == stated or asked.startswith("每") or stated.startswith("每"):
         return True
     a, s = QUARTER.get(asked, asked), QUARTER.get(stated, stated)
     if a == s:
@@ -156,7 +157,7 @@ def _figure_candidates(index: Index, q: Question, sup: Support, hits: list[Hit])
         text, at, end = _fact_text(f)
         if not _agrees(q, f, text) or not _year_fits(index, q, text, h.chunk):
             continue
-        if sup.coverage(text) < MIN_COVERAGE or sup.measured(text) < MIN_MEASURED:
+        if sup.coverage(text, _context(index, h.chunk)) < MIN_COVERAGE or sup.measured(text) < MIN_MEASURED:
             continue
         local = _local(text, at, end, after=f.unit == "日期") + f.subject
         score = LOCAL_WEIGHT * sup.weight(local) + sup.weight(text) + 0.3 * (EVIDENCE_K - h.rank) / EVIDENCE_K
@@ -166,6 +167,11 @@ def _figure_candidates(index: Index, q: Question, sup: Support, hits: list[Hit])
             score += UNIT_BONUS
         out.append(Candidate(f, h, score))
     return sorted(out, key=lambda c: (-c.score, c.hit.rank, c.fact.start))
+
+
+def _context(index: Index, c: Chunk) -> str:
+    """Who a paragraph speaks for: its region, section heading and article title."""
+    return " ".join((c.region, normalize(c.section).text, normalize(index.documents[c.doc_id].get("title") or "").text))
 
 
 def _provenance(index: Index, doc_id: str) -> dict[str, str]:
@@ -221,7 +227,7 @@ def _sentences(index: Index, q: Question, sup: Support, hits: list[Hit]) -> list
             raw = c.text[a:b].strip()
             lead = c.text[a:b].index(raw[0]) if raw else 0
             norm = normalize(raw).text
-            coverage = sup.coverage(norm)
+            coverage = sup.coverage(norm, _context(index, c)) if _year_fits(index, q, norm, c) else 0.0
             score = sup.weight(norm) + 0.3 * (EVIDENCE_K - h.rank) / EVIDENCE_K
             out.append(Sentence(h, raw, norm, c.start + a + lead, c.start + a + lead + len(raw), coverage, score))
     out = [s for s in out if s.coverage >= MIN_COVERAGE]
@@ -229,7 +235,7 @@ def _sentences(index: Index, q: Question, sup: Support, hits: list[Hit]) -> list
         vecs = index.encoder.encode_passages([s.norm for s in out])
         qv = index.encoder.encode_queries([q.norm])[0]
         sims = vecs @ qv
-        return [s for _, s in sorted(zip(sims, out, strict=True), key=lambda p: (-p[0] - 0.1 * p[1].coverage))]
+        return [s for _, s in sorted(zip(sims, out, strict=True), key=lambda p: -(p[0] + p[1].coverage))]
     return sorted(out, key=lambda s: (-s.score, s.hit.rank, s.start))
 
 

@@ -25,7 +25,9 @@ _EN = {
     "when": re.compile(r"^when\b|\bwhat date\b|\bon which day\b"),
     "how_many": re.compile(r"\bhow (?:many|much|large|big)\b|\bwhat (?:percentage|share|rate|amount)\b|"
                            r"\bto how many\b|\bwhat was the [\w-]+ (?:output|value|investment)\b|\bwhat is the "
-                           r"(?:maximum|total) (?:number|investment)\b|\bin (?:working days|yuan)\?$"),
+                           r"(?:maximum|total) (?:number|investment)\b|\bin (?:working days|yuan)\?$|"
+                           r"\bwhat (?:is|was|were|are)\b.*\b(?:output|value|investment|amount|number|total|rate|"
+                           r"share|percentage|population|revenue)\b"),
     "how": re.compile(r"^how\b|\bwhat measures\b|\bin what way\b"),
 }
 # The unit asked for: first a measure word bound to the question word ("多少家"), then the topic.
@@ -150,7 +152,8 @@ def analyze(question: str) -> Question:
     year_m = re.search(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)", norm)
     written = [norm[p.start : p.end] for p in places]
     skip = {p.name for p in places} | set(written)
-    terms = tuple(t for t in dict.fromkeys(tokenize_normalized(norm)) if t not in skip)
+    terms = tuple(t for t in dict.fromkeys(tokenize_normalized(norm))
+                  if t not in skip and not any(t in w for w in written if len(t) >= 2))
     periods = [m.group(0) for m in PERIODS.finditer(norm)]
     measure = tuple(t for t in terms if len(t) >= 2 and t not in GENERIC and not re.search(r"\d", t)
                     and not t.startswith(("几", "多少")) and not any(t in w for w in written + periods))
