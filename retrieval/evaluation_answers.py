@@ -116,7 +116,11 @@ def evaluate_answers(index, gold, folder: Path, facts_gold: Path | None = None) 
         ans = answer_question(index, q.query)
         split = side_of[q.qid]
         _add(rep.false_abstention, split, "all", not ans.supported)
+        if q.answer:
+            _add(rep.false_abstention, split, "with answer", not ans.supported)
         if not q.answer:
+            if not ans.supported and split == "dev":
+                rep.failures.append(f"{q.qid} (answerable, abstained) {q.query}")
             continue
         ok = answer_correct(ans, q.answer)
         correct[q.qid] = ok
@@ -134,6 +138,7 @@ def evaluate_answers(index, gold, folder: Path, facts_gold: Path | None = None) 
         ok = answer_correct(ans, src.answer)
         split = side_of[src.qid]
         _add(rep.false_abstention, split, "all", not ans.supported)
+        _add(rep.false_abstention, split, "with answer", not ans.supported)
         for group in ("paraphrases", f"paraphrases:{p.lang}"):
             _add(rep.accuracy, split, group, ok)
         paraphrased[src.qid].append(ok)
@@ -197,8 +202,9 @@ def markdown(rep: AnswerReport) -> list[str]:
         for group, c in sorted(rep.accuracy.get(split, {}).items()):
             out.append(f"| {split} | {group} | {int(c['n'])} | {int(c['correct'])} | {c['correct'] / c['n']:.2f} |")
     out += ["", "| split | paraphrase consistency (source and all its paraphrases right) | "
-            "abstained on unanswerable (all / zh-Hans / zh-Hant / en) | false abstention on answerable |",
-            "|---|---|---|---|"]
+            "abstained on unanswerable (all / zh-Hans / zh-Hant / en) | false abstention: questions with an expected "
+            "answer and their paraphrases | false abstention: every answerable question |",
+            "|---|---|---|---|---|"]
     for split in ("dev", "test"):
         c = rep.consistency.get(split, {"n": 0.0, "consistent": 0.0})
         cons = f"{int(c['consistent'])}/{int(c['n'])} = {c['consistent'] / c['n']:.2f}" if c["n"] else "n/a"
@@ -209,9 +215,12 @@ def markdown(rep: AnswerReport) -> list[str]:
             parts.append(f"{int(a['abstained'])}/{int(a['n'])}" if a else "0/0")
         share = ab.get("all", {"n": 0.0, "abstained": 0.0})
         abst = " / ".join(parts) + (f" = {share['abstained'] / share['n']:.2f}" if share["n"] else "")
-        fa = rep.false_abstention.get(split, {}).get("all", {"n": 0.0, "correct": 0.0})
-        false_ab = f"{int(fa['correct'])}/{int(fa['n'])} = {fa['correct'] / fa['n']:.2f}" if fa["n"] else "n/a"
-        out.append(f"| {split} | {cons} | {abst} | {false_ab} |")
+        false_ab = []
+        for group in ("with answer", "all"):
+            fa = rep.false_abstention.get(split, {}).get(group, {"n": 0.0, "correct": 0.0})
+            n, wrong = int(fa["n"]), int(fa["correct"])
+            false_ab.append(f"{wrong}/{n} = {wrong / n:.2f}" if n else "n/a")
+        out.append(f"| {split} | {cons} | {abst} | {false_ab[0]} | {false_ab[1]} |")
     if rep.facts:
         f = rep.facts
         out += ["", "## Facts table against eval/gold/facts (hand-checked)", "",
