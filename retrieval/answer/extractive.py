@@ -367,13 +367,16 @@ def answer_question(index: Index, question: str, mode: str = "hybrid", alpha: fl
     """Answer from the index alone: quoted, sourced, or plainly unsupported."""
     q = analyze(question)
     k = REGIONS_K if q.kind == "which_regions" else EVIDENCE_K
+    # figures as the corpus writes them ("百分之九点五" -> "9.5%", "9.5 percent" -> "9.5%")
+    shown = [format_value(f.value, f.unit) for f in q.figures]
+    query = " ".join([question, *(v for v in shown if v not in question)])
     if q.lang == "en":
-        region = english_region(q, index.search(question, k=k, mode=mode, alpha=alpha))
+        region = english_region(q, index.search(query, k=k, mode=mode, alpha=alpha))
         q = replace(q, region=region)
     written = q.norm[q.region.start : q.region.end] if q.region is not None and q.lang == "zh" else ""
-    hits = index.search(question, k=k, mode=mode, alpha=alpha, where=where_for(q.region, written))
+    hits = index.search(query, k=k, mode=mode, alpha=alpha, where=where_for(q.region, written))
     if not hits and q.region is not None:
-        nearest = index.search(question, k=EVIDENCE_K, mode=mode, alpha=alpha)
+        nearest = index.search(query, k=EVIDENCE_K, mode=mode, alpha=alpha)
         return _unsupported(q, nearest, f"语料中没有{q.region.name}的内容")
     if not hits:
         return _unsupported(q, [], "问题里没有可检索的内容")

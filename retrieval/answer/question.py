@@ -152,8 +152,10 @@ def analyze(question: str) -> Question:
     year_m = re.search(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)", norm)
     written = [norm[p.start : p.end] for p in places]
     skip = {p.name for p in places} | set(written)
+    raws = [f.raw for f in figures]  # "百分之九点五" is a figure, not words to find
     terms = tuple(t for t in dict.fromkeys(tokenize_normalized(norm))
-                  if t not in skip and not any(t in w for w in written if len(t) >= 2))
+                  if t not in skip and not any(t in w for w in written if len(t) >= 2)
+                  and not any(t in r for r in raws if not t.isascii()))
     periods = [m.group(0) for m in PERIODS.finditer(norm)]
     measure = tuple(t for t in terms if len(t) >= 2 and t not in GENERIC and not re.search(r"\d", t)
                     and not t.startswith(("几", "多少")) and not any(t in w for w in written + periods))
