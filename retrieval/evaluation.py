@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import statistics
 import time
 from collections import defaultdict
@@ -18,6 +17,8 @@ from datetime import date
 from pathlib import Path
 
 from retrieval.errors import UserError
+from retrieval.evaluation_answers import AnswerReport, evaluate_answers, splits, summary
+from retrieval.evaluation_answers import markdown as answer_markdown
 from retrieval.index import Index, build_index, open_index
 from retrieval.settings import Settings
 from retrieval.text.figures import find_figures
@@ -41,11 +42,6 @@ class GoldQuery:
     answer: dict | None
     relevant: tuple[tuple[str, str], ...]  # (doc_id prefix, quote)
 
-    @property
-    def split(self) -> str:
-        """'train' for odd question numbers, 'test' for even ones."""
-        digits = re.sub(r"\D", "", self.qid)
-        return "train" if digits and int(digits) % 2 else "test"
 
 
 @dataclass(frozen=True)
@@ -156,11 +152,13 @@ class EvalReport:
     latency: dict[str, dict[str, float]]
     answers: dict[str, dict[str, float]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    answer_report: AnswerReport | None = None
 
     def summary(self) -> dict:
         return {"gold": self.gold, "index_hash": self.index_hash, "queries": self.n_queries,
                 "modes": self.modes, "kinds": self.kinds, "langs": self.langs, "latency": self.latency,
-                "answers": self.answers}
+                "answers": self.answers,
+                "answer_splits": summary(self.answer_report) if self.answer_report else None}
 
     def markdown(self) -> str:
         out = [f"# Evaluation: {self.gold}", "",
@@ -184,8 +182,8 @@ class EvalReport:
                     "| kind | n | correct | share |", "|---|---|---|---|"]
             for kind, a in self.answers.items():
                 out.append(f"| {kind} | {int(a['n'])} | {int(a['correct'])} | {a['share']:.2f} |")
-            if self.failures:
-                out += ["", "Wrong or unanswered: " + "; ".join(self.failures)]
+        if self.answer_report is not None:
+            out += answer_markdown(self.answer_report)
         return "\n".join(out) + "\n"
 
 
@@ -203,6 +201,9 @@ def ensure_index(gold: GoldSet, settings: Settings) -> Index:
                         "run `.venv/bin/python eval/build_pd_gold.py` first")
     build_index(s, progress=True)  # incremental: costs only hashing when the corpus did not change
     return open_index(s.index, s)
+
+
+FACTS_GOLD = Path("eval/gold/facts")
 
 
 def run_eval(
@@ -254,10 +255,10 @@ def run_eval(
             ok = answer_correct(ans, q.answer)
             per[q.kind].append(ok)
             per["all"].append(ok)
-            if not ok:
-                report.failures.append(f"{q.qid} {q.query} -> {ans.answer[:60]}")
         report.answers = {k: {"n": len(v), "correct": sum(v), "share": sum(v) / len(v)} for k, v in per.items()}
         report.latency["ask"] = {"p50": statistics.median(ask_ms), "p95": _percentile(ask_ms, 95)}
+        facts_gold = FACTS_GOLD / f"{gs.name}.tsv"
+        report.answer_report = evaluate_answers(index, gs, Path(gold), facts_gold)
     if write:
         write_report(report, out_dir or Path("eval/reports"))
     return report
@@ -297,21 +298,23 @@ def write_report(report: EvalReport, out_dir: Path) -> tuple[Path, Path]:
 
 
 def tune_fusion(gold: Path, settings: Settings, index: Index | None = None) -> dict:
-    """Grid over weighted alpha and the RRF constant on the train split; scores on the held-out split."""
+    """Grid over weighted alpha and the RRF constant on the dev split; scores on the held-out test split
+    (split by source paragraph, as for answers)."""
     gs = load_gold(gold)
     index = index or ensure_index(gs, settings)
     qrels = qrels_for(index, gs)
     legs = {q.qid: index.legs(q.query, max(settings.depth, K)) for q in gs.queries}
+    side_of = splits(index.documents, gs.queries)
     grid = [("weighted", round(a * 0.1, 1), None, c) for c in CEILINGS for a in range(11)]
     grid += [("rrf", None, k, 0.0) for k in (5, 10, 20, 60, 100)]
     rows = []
     for method, alpha, rrf_k, ceiling in grid:
         run = {qid: _run_entry(index.rank(lg, K, "hybrid", method, alpha, rrf_k, ceiling)) for qid, lg in legs.items()}
         row = {"method": method, "alpha": alpha, "rrf_k": rrf_k, "bm25_ceiling": ceiling}
-        for split in ("train", "test"):
-            ids = [q.qid for q in gs.queries if q.split == split]
+        for split, name in (("dev", "train"), ("test", "test")):
+            ids = [q.qid for q in gs.queries if side_of[q.qid] == split]
             res = evaluate_runs({i: qrels[i] for i in ids}, {i: run[i] for i in ids})
-            row[split] = res
+            row[name] = res
         rows.append(row)
     best = max(rows, key=lambda r: (r["train"]["mrr@10"], r["train"]["recall@5"]))
     return {"gold": gs.name, "grid": rows, "best": best}
@@ -322,7 +325,7 @@ def write_tuning(result: dict, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{date.today().isoformat()}-{result['gold']}-fusion-grid.md"
     lines = [f"# Fusion grid: {result['gold']}", "",
-             "Chosen on the train split (odd question numbers), reported on the held-out split (even).", "",
+             "Chosen on the dev split, reported on the held-out test split (split by source paragraph).", "",
              "| method | alpha | rrf_k | bm25_ceiling | train MRR@10 | train R@5 | held-out MRR@10 | held-out R@5 |",
              "|---|---|---|---|---|---|---|---|"]
     for r in result["grid"]:

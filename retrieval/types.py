@@ -108,6 +108,8 @@ class Fact:
     end: int
     value_start: int  # figure span in Document.text
     value_end: int
+    direction: str = ""  # "up" / "down" / "": the change the figure states ("下降3.2%" is "down")
+    approx: bool = False  # "1200余家"
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -126,6 +128,9 @@ class AnswerItem:
     span: tuple[int, int]  # of the quote, in the source document's text
     highlights: tuple[tuple[int, int], ...] = ()  # figure/term spans, same coordinates
     subject: str = ""
+    title: str = ""  # whose statement: the source document's title, outlet and date
+    outlet: str = ""
+    date: str = ""
 
     def to_json(self) -> dict:
         d = asdict(self)

@@ -6,6 +6,7 @@ import pytest
 
 from retrieval.answer.extractive import answer_question, regions_of
 from retrieval.answer.question import analyze
+from retrieval.text.normalize import norm_text
 
 pytestmark = pytest.mark.model
 
@@ -71,3 +72,89 @@ def test_question_analysis():
     assert analyze("前鋒區篩選出多少家有潛力的工業企業").unit == "家"
     assert analyze("什么时候召开调度会").kind == "when"
     assert analyze("绵阳如何推动企业提质增效").kind == "how"
+
+
+# --- answering by meaning, provenance and abstention (issue 12) ---
+
+
+@pytest.mark.parametrize("question", ["How many new above-scale industrial enterprises does Sichuan aim to add?",
+                                      "四川全省新入规工业企业力争达到多少家"])
+def test_province_question_gets_the_province_wide_figure(real_index, question):
+    ans = answer_question(real_index, question)
+    assert ans.supported
+    assert (ans.items[0].region, ans.items[0].value) == ("四川省", "1200家")
+
+
+@pytest.mark.parametrize("question", [
+    "哪些地区规上工业增加值下降了9.5%",  # the wrong direction
+    "哪些省份提出了9.5%的增长目标",  # set by a district and a county, not a province
+    "哪些城市的GDP增速超过10%",  # nothing measures GDP
+    "川渝高竹新区2019年实现工业产值多少",  # a year the article does not cover
+    "When did the Olympics open?",
+    "Which regions set a 12% growth target?",
+])
+def test_abstains_in_every_language(real_index, question):
+    ans = answer_question(real_index, question)
+    assert not ans.supported
+    assert ans.items == ()
+    assert ans.evidence  # the closest passages stay as evidence
+    lead = "Nothing in the corpus" if question.isascii() else "语料中找不到"
+    assert ans.answer.startswith(lead)
+
+
+def test_a_comparison_bounds_the_figure(real_index):
+    ans = answer_question(real_index, "哪些地区提出了不低于9%的规上工业增加值增速目标")
+    assert ans.supported
+    assert regions_of(ans) == ["广安区", "岳池县"]
+
+
+def test_english_percent_words_read_as_a_figure(real_index):
+    ans = answer_question(real_index, "Which regions set a 9.5 percent target?")
+    assert regions_of(ans) == ["广安区", "岳池县"]
+
+
+@pytest.mark.parametrize(("question", "value"), [
+    ("广安区把项目开工前的审批时限缩短到几天", "45个工作日"),  # days asked, working days stated
+    ("广安经开区开工建设四川能投等12个项目总投资多少", "387.6亿元"),  # the right sentence of the section
+])
+def test_units_compare_as_quantities_and_the_clause_decides(real_index, question, value):
+    ans = answer_question(real_index, question)
+    assert ans.supported
+    assert ans.items[0].value == value
+
+
+def test_every_item_says_whose_statement_it_is(real_index):
+    for question in ("广安区项目开工前审批时间压缩至多少个工作日", "川渝通辦", "福建如何推动拟投产的重点工业项目尽快投产"):
+        ans = answer_question(real_index, question)
+        assert ans.supported
+        for item in ans.items:
+            doc = real_index.documents[item.doc_id]
+            assert item.title == norm_text(doc["title"])
+            assert item.outlet == (doc["outlet"] or "")
+            assert item.date == (doc["date"] or "")
+            assert item.region
+    keyword = answer_question(real_index, "川渝通辦")
+    assert keyword.items[0].region == "川渝高竹新区"  # from the section heading
+    assert keyword.items[0].outlet == "广安日报"
+    fujian = answer_question(real_index, "福建如何推动拟投产的重点工业项目尽快投产")
+    assert (fujian.items[0].region, fujian.items[0].date) == ("福建省", "2023-08-11")
+
+
+def test_question_constraints():
+    q = analyze("哪些城市的GDP增速超过10%")
+    assert (q.level, q.direction, q.comparison[0], q.comparison[1].value, q.measure) == (1, "up", ">", 10.0, ("gdp",))
+    q = analyze("哪些县区提出建设重庆工业重要协作生产基地")
+    assert q.region is None and q.level == 2  # 重庆 is content, not a filter
+    assert analyze("哪些地区规上工业增加值下降了9.5%").direction == "down"
+    assert analyze("川渝高竹新区2022年实现工业产值多少").year == "2022"
+    q = analyze("Which provinces set a 9.5 percent growth target?")
+    assert (q.level, [(f.value, f.unit) for f in q.figures]) == (0, [(9.5, "%")])
+    assert analyze("Which cities had GDP growth above 10 percent?").comparison[0] == ">"
+
+
+def test_a_sentence_listing_places_speaks_for_them():
+    from retrieval.text.facts import sentence_places
+
+    text = "甘肃、新疆、陕西、青海等地规上工业增加值增长均超过5%"
+    names = [p.name for p in sentence_places(text, text.index("5%"), chunk_level=0)]
+    assert names == ["甘肃省", "新疆维吾尔自治区", "陕西省", "青海省"]

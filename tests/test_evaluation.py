@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.evaluation import evaluate_runs, load_gold, qrels_for
+from retrieval.evaluation_answers import load_negatives, load_paraphrases, paragraph_key, side, splits
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,4 +33,30 @@ def test_seed_gold_is_large_mixed_and_maps_onto_chunks(fake_index):
     assert len(other) * 3 >= len(gold.queries)
     qrels = qrels_for(fake_index, gold)  # raises when a quote matches no chunk
     assert all(qrels[q.qid] for q in gold.queries)
-    assert {q.split for q in gold.queries} == {"train", "test"}
+    side_of = splits(fake_index.documents, gold.queries)
+    assert set(side_of.values()) == {"dev", "test"}
+
+
+def test_a_question_its_translations_and_paraphrases_share_a_side(fake_index):
+    folder = ROOT / "eval" / "gold" / "seed"
+    gold = load_gold(folder)
+    side_of = splits(fake_index.documents, gold.queries)
+    by_paragraph: dict[str, set[str]] = {}
+    for q in gold.queries:
+        by_paragraph.setdefault(paragraph_key(fake_index.documents, q.relevant), set()).add(side_of[q.qid])
+    assert all(len(sides) == 1 for sides in by_paragraph.values())
+    assert side_of["s01"] == side_of["s02"] == side_of["s03"]  # one paragraph in three scripts/languages
+    assert not any(k.endswith(":?") for k in (paragraph_key(fake_index.documents, q.relevant) for q in gold.queries))
+    ids = {q.qid for q in gold.queries}
+    paras = load_paraphrases(folder)
+    assert paras and all(p.para_of in ids for p in paras)
+    need = [q.qid for q in gold.queries if q.kind in ("figure", "which_regions") and side_of[q.qid] == "dev"]
+    for qid in need:
+        assert sum(p.para_of == qid for p in paras) >= 2, qid
+
+
+def test_negative_set_is_large_and_bilingual():
+    negs = load_negatives(ROOT / "eval" / "gold" / "seed")
+    assert len(negs) >= 30
+    assert {n.lang for n in negs} >= {"zh-Hans", "en"}
+    assert {side(n.query) for n in negs} == {"dev", "test"}

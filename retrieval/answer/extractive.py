@@ -1,22 +1,41 @@
-"""Extractive answers: every statement is a verbatim quote with its source, never generated text."""
+"""Extractive answers: every statement is a verbatim quote with its source, never generated text.
+
+Figures and regions come from the retrieved evidence only: the facts of the hit paragraphs
+whose measured subject, unit, direction, period and place agree with the question. A
+sentence's region is the places it names, then its paragraph's (subject, section heading,
+article). When no retrieved sentence supports an answer, the answer says so and keeps the
+closest passages as evidence.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, replace
 
+from retrieval.answer.evidence import Support, english_region, inside, support_for, where_for
 from retrieval.answer.question import Question, analyze
-from retrieval.search.searcher import Searcher as Index
-from retrieval.store.base import FactQuery, Filter
-from retrieval.text.figures import find_dates, find_figures, format_value
+from retrieval.index import Index
+from retrieval.store import FactQuery
+from retrieval.text.facts import enumerated
+from retrieval.text.figures import format_value, quantity, same_quantity, unit_fits
 from retrieval.text.normalize import normalize
-from retrieval.text.regions import Place, mentions
-from retrieval.types import Answer, AnswerItem, Fact, Hit
+from retrieval.text.regions import mentions, subject_region
+from retrieval.types import Answer, AnswerItem, Chunk, Fact, Hit
+
+log = logging.getLogger(__name__)
 
 EVIDENCE_K = 10
-MIN_COVERAGE = 0.5  # share of a Chinese question's content terms a supporting sentence must contain
-ENUMERATION = re.compile(r"^[、和及与,，\s]*$")
+REGIONS_K = 20  # a which-regions answer lists every region: it reads more of the ranking
+MIN_COVERAGE = 0.5  # share of a question's content units a supporting sentence must contain
+MIN_MEASURED = 0.5  # share of what the question measures that a fact's sentence must name
+LOCAL_WEIGHT = 2.0  # question words next to the figure count twice
+LEVEL_BONUS = 3.0  # a statement at the level of the place asked about ("四川全省" -> the province's figure)
+UNIT_BONUS = 1.0  # the very unit asked for ("多少家" -> 家 over 个)
+CLAUSE = re.compile(r"[,，;；。!?！？]")
 RANGE = re.compile(r"^\s*[至到~—-]\s*$")
+QUARTER = {"首季": "一季度", "第一季度": "一季度", "第二季度": "二季度", "第三季度": "三季度", "第四季度": "四季度"}
+FULL_YEAR = {"全年", "今年", "年内", "年底", "年底前"}
 
 
 @dataclass(frozen=True)
@@ -32,14 +51,22 @@ class Sentence:
     score: float
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A fact of the evidence with how well it answers the question."""
+
+    fact: Fact
+    hit: Hit
+    score: float
+
+
 def filter_facts(facts: list[Fact], region: str | None = None, unit: str | None = None) -> list[Fact]:
     """Facts in a region (any level, either script) and/or with a unit."""
     out = facts
     if region:
         places = mentions(normalize(region).text)
         if places:
-            p = places[0]
-            out = [f for f in out if _inside(f.province, f.city, f.county, f.region, p)]
+            out = [f for f in out if inside(f.province, f.city, f.county, f.region, places[0])]
         else:
             name = normalize(region).text
             out = [f for f in out if name in (f.region, f.province, f.city, f.county)]
@@ -49,19 +76,110 @@ def filter_facts(facts: list[Fact], region: str | None = None, unit: str | None 
     return out
 
 
-def _inside(province: str, city: str, county: str, region: str, p: Place) -> bool:
-    if p.county:
-        return p.county in (county, region)
-    if p.city:
-        return city == p.city or region == p.city
-    return province == p.province
+def _level(province: str, city: str, county: str) -> int | None:
+    return 2 if county else 1 if city else 0 if province else None
 
 
-def question_filter(q: Question) -> Filter | None:
-    """Chunks in the region a question names, or naming it ("重庆工业" in a 武胜县 paragraph)."""
-    if q.region is None:
-        return None
-    return Filter(regions=(q.region.name,), region_mentions=True)
+def _level_fits(level: int | None, name: str, asked: int | None) -> bool:
+    """A region at the level asked for; a county-level city (华蓥市) is a city too."""
+    if asked is None:
+        return True
+    if level == asked:
+        return True
+    return asked == 1 and level == 2 and name.endswith("市")
+
+
+def _period_fits(asked: str, stated: str) -> bool:
+    """Same period, a year and its full year, or one side a frequency (每月) or unstated."""
+    if not asked or not stated or asked == stated or asked.startswith("每") or stated.startswith("每"):
+        return True
+    a, s = QUARTER.get(asked, asked), QUARTER.get(stated, stated)
+    if a == s:
+        return True
+    years = [p for p in (a, s) if re.fullmatch(r"\d{4}年(?:底|末)?", p)]
+    if len(years) == 1 and ({a, s} - set(years)) <= FULL_YEAR:
+        return True  # "2023年" and "全年"
+    return a in FULL_YEAR and s in FULL_YEAR
+
+
+def _year_fits(index: Index, q: Question, sentence: str, chunk: Chunk) -> bool:
+    """A year named in the question is stated by the sentence, its paragraph or its article."""
+    if not q.year:
+        return True
+    for text in (sentence, chunk.norm):
+        years = re.findall(r"((?:19|20)\d{2})年", text)
+        if years:
+            return q.year in years
+    doc = index.documents[chunk.doc_id]
+    return q.year in normalize(doc["text"]).text or (doc.get("date") or "").startswith(q.year)
+
+
+def _local(sentence_norm: str, at: int, end: int, after: bool) -> str:
+    """The clause holding a figure (and for a date the clause after it, where its event is)."""
+    start = max((m.end() for m in CLAUSE.finditer(sentence_norm, 0, at)), default=0)
+    stops = [m.start() for m in CLAUSE.finditer(sentence_norm, end)]
+    stop = stops[1] if after and len(stops) > 1 else stops[0] if stops else len(sentence_norm)
+    return sentence_norm[start:stop]
+
+
+def _fact_text(f: Fact) -> tuple[str, int, int]:
+    """The fact's sentence normalized, with the figure's span in it."""
+    nz = normalize(f.sentence)
+    rel = f.value_start - f.start
+    at = next((i for i, s in enumerate(nz.source) if s >= rel), 0)
+    end = next((i for i, s in enumerate(nz.source) if s >= f.value_end - f.start), len(nz.text))
+    return nz.text, at, end
+
+
+def _evidence_facts(index: Index, hits: list[Hit]) -> list[tuple[Fact, Hit]]:
+    by_chunk = {h.chunk.chunk_id: h for h in hits}
+    facts = index.facts_where(FactQuery(chunk_ids=tuple(by_chunk))) if by_chunk else []
+    return [(f, by_chunk[f.chunk_id]) for f in facts]
+
+
+def _agrees(q: Question, f: Fact, sentence: str) -> bool:
+    """Direction and period agree; a fall is asked about only where one is stated."""
+    if q.direction == "down" and f.direction != "down":
+        return False
+    if q.direction == "up" and f.direction == "down":
+        return False
+    return _period_fits(q.period, f.period)
+
+
+def _figure_candidates(index: Index, q: Question, sup: Support, hits: list[Hit]) -> list[Candidate]:
+    out: list[Candidate] = []
+    for f, h in _evidence_facts(index, hits):
+        if (q.kind == "when") != (f.unit == "日期"):
+            continue
+        if q.kind != "when":
+            if q.unit and not unit_fits(q.unit, f.unit):
+                continue
+            if any(same_quantity((g.value, g.unit), (f.value, f.unit)) for g in q.figures):
+                continue  # a figure the question gives as context ("10亿元以上企业")
+        text, at, end = _fact_text(f)
+        if not _agrees(q, f, text) or not _year_fits(index, q, text, h.chunk):
+            continue
+        if sup.coverage(text, _context(index, h.chunk)) < MIN_COVERAGE or sup.measured(text) < MIN_MEASURED:
+            continue
+        local = _local(text, at, end, after=f.unit == "日期") + f.subject
+        score = LOCAL_WEIGHT * sup.weight(local) + sup.weight(text) + 0.3 * (EVIDENCE_K - h.rank) / EVIDENCE_K
+        if q.region is not None and _level(f.province, f.city, f.county) == q.region.level:
+            score += LEVEL_BONUS
+        if q.unit and f.unit == q.unit:
+            score += UNIT_BONUS
+        out.append(Candidate(f, h, score))
+    return sorted(out, key=lambda c: (-c.score, c.hit.rank, c.fact.start))
+
+
+def _context(index: Index, c: Chunk) -> str:
+    """Who a paragraph speaks for: its region, section heading and article title."""
+    return " ".join((c.region, normalize(c.section).text, normalize(index.documents[c.doc_id].get("title") or "").text))
+
+
+def _provenance(index: Index, doc_id: str) -> dict[str, str]:
+    doc = index.documents[doc_id]
+    return {"title": normalize(doc.get("title") or "").text, "outlet": doc.get("outlet") or "",
+            "date": doc.get("date") or ""}
 
 
 def _highlights(doc_text: str, start: int, end: int, terms: tuple[str, ...], extra=()) -> tuple[tuple[int, int], ...]:
@@ -78,182 +196,200 @@ def _highlights(doc_text: str, start: int, end: int, terms: tuple[str, ...], ext
     return tuple(sorted(spans))
 
 
-def _sentences(index: Index, q: Question, hits: list[Hit]) -> list[Sentence]:
-    """Sentences of the hits, scored by question-term coverage (dense similarity for English)."""
+def _fact_item(index: Index, f: Fact, sup: Support, value: str = "", span: tuple[int, int] | None = None) -> AnswerItem:
+    doc_text = index.documents[f.doc_id]["text"]
+    if doc_text[f.start : f.end] != f.sentence:
+        raise ValueError(f"fact {f.fact_id} does not quote its source verbatim")
+    shown = value or (format_value(f.value, f.unit) if f.unit != "日期" else f.raw)
+    return AnswerItem(
+        region=f.region, period=f.period, value=shown, quote=f.sentence, doc_id=f.doc_id, chunk_id=f.chunk_id,
+        span=(f.start, f.end), highlights=_highlights(doc_text, f.start, f.end, sup.terms(),
+                                                      [span or (f.value_start, f.value_end)]),
+        subject=f.subject, **_provenance(index, f.doc_id),
+    )
+
+
+def _sentence_item(index: Index, s: Sentence, region: str, sup: Support, period: str = "") -> AnswerItem:
+    doc_text = index.documents[s.hit.chunk.doc_id]["text"]
+    if doc_text[s.start : s.end] != s.text:  # a quote is verbatim or it is not shown
+        raise ValueError(f"quote of {s.hit.chunk.chunk_id} does not match its source")
+    return AnswerItem(
+        region=region, period=period, value="", quote=s.text, doc_id=s.hit.chunk.doc_id,
+        chunk_id=s.hit.chunk.chunk_id, span=(s.start, s.end),
+        highlights=_highlights(doc_text, s.start, s.end, sup.terms()), **_provenance(index, s.hit.chunk.doc_id),
+    )
+
+
+def _sentences(index: Index, q: Question, sup: Support, hits: list[Hit]) -> list[Sentence]:
+    """Sentences of the hits that the question's content supports, best first."""
     out: list[Sentence] = []
-    terms = [t for t in q.terms if not t.replace(".", "").isdigit()]
     stored = index.store.sentences([h.chunk.chunk_id for h in hits])  # split and normalized at build time
     for h in hits:
         c = h.chunk
         for st in stored.get(c.chunk_id, []):
             raw = c.text[st.start - c.start : st.end - c.start]
             norm = st.norm
-            found = [t for t in terms if t in norm]
-            coverage = len(found) / len(terms) if terms else 0.0
-            weight = sum(len(t) for t in found)
-            score = weight + 0.3 * (EVIDENCE_K - h.rank) / EVIDENCE_K
+            coverage = sup.coverage(norm, _context(index, c)) if _year_fits(index, q, norm, c) else 0.0
+            score = sup.weight(norm) + 0.3 * (EVIDENCE_K - h.rank) / EVIDENCE_K
             out.append(Sentence(h, raw, norm, st.start, st.end, coverage, score))
-    if q.lang == "en" and out:
-        top = [s for s in out if s.hit.rank <= 3]
-        vecs = index.encoder.encode_passages([s.norm for s in top])
+    out = [s for s in out if s.coverage >= MIN_COVERAGE]
+    if q.lang == "en" and out:  # rank the supported sentences by meaning, the gloss being coarse
+        vecs = index.encoder.encode_passages([s.norm for s in out])
         qv = index.encoder.encode_queries([q.norm])[0]
         sims = vecs @ qv
-        rescored = [
-            Sentence(s.hit, s.text, s.norm, s.start, s.end, 1.0, float(sim)) for s, sim in zip(top, sims, strict=True)
-        ]
-        return sorted(rescored, key=lambda s: -s.score)
+        return [s for _, s in sorted(zip(sims, out, strict=True), key=lambda p: -(p[0] + p[1].coverage))]
     return sorted(out, key=lambda s: (-s.score, s.hit.rank, s.start))
 
 
-def _item(index: Index, s: Sentence, region: str, period: str, value: str, q: Question, extra=()) -> AnswerItem:
-    doc_text = index.documents[s.hit.chunk.doc_id]["text"]
-    if doc_text[s.start : s.end] != s.text:  # a quote is verbatim or it is not shown
-        raise ValueError(f"quote of {s.hit.chunk.chunk_id} does not match its source")
-    return AnswerItem(
-        region=region, period=period, value=value, quote=s.text, doc_id=s.hit.chunk.doc_id,
-        chunk_id=s.hit.chunk.chunk_id, span=(s.start, s.end),
-        highlights=_highlights(doc_text, s.start, s.end, q.terms, extra),
-    )
+def _sentence_regions(index: Index, q: Question, s: Sentence) -> list[str]:
+    """Regions a sentence speaks for: places it lists or opens with, else its paragraph's,
+    section heading's or article's; at the level asked, within the question's region."""
+    content = {p.name for p in q.places if p is not q.region}
+
+    def ok(name: str, level: int | None, province: str, city: str, county: str) -> bool:
+        if name in content or (q.region is not None and name == q.region.name and q.level is not None):
+            return False
+        if q.region is not None and not inside(province, city, county, name, q.region):
+            return False
+        return _level_fits(level, name, q.level)
+
+    places = [p for p in mentions(s.norm) if ok(p.name, p.level, p.province, p.city, p.county)]
+    listed = enumerated(places, s.norm)
+    if listed:
+        return [p.name for p in listed]
+    subject = subject_region(s.norm)
+    if subject is not None and ok(subject.name, subject.level, subject.province, subject.city, subject.county):
+        return [subject.name]
+    c = s.hit.chunk
+    if c.region and ok(c.region, _level(c.province, c.city, c.county), c.province, c.city, c.county):
+        return [c.region]
+    for text in (normalize(c.section).text, normalize(index.documents[c.doc_id].get("title") or "").text):
+        found = [p for p in mentions(text) if ok(p.name, p.level, p.province, p.city, p.county)]
+        if found:
+            return [found[0].name]
+    if q.level is None and q.region is None and places:
+        return [places[0].name]
+    return []
 
 
-def _fact_item(index: Index, f: Fact, q: Question) -> AnswerItem:
-    doc_text = index.documents[f.doc_id]["text"]
-    if doc_text[f.start : f.end] != f.sentence:
-        raise ValueError(f"fact {f.fact_id} does not quote its source verbatim")
-    return AnswerItem(
-        region=f.region, period=f.period, value=format_value(f.value, f.unit) if f.unit != "日期" else f.raw,
-        quote=f.sentence, doc_id=f.doc_id, chunk_id=f.chunk_id, span=(f.start, f.end),
-        highlights=_highlights(doc_text, f.start, f.end, q.terms, [(f.value_start, f.value_end)]),
-        subject=f.subject,
-    )
+def _region_of(index: Index, s: Sentence) -> str:
+    """Whose statement a sentence is: the place it opens with, else its paragraph's."""
+    subject = subject_region(s.norm)
+    return subject.name if subject is not None else s.hit.chunk.region
 
 
-def _same_figure(f: Fact, q: Question) -> bool:
-    return any(f.unit == g.unit and abs(f.value - g.value) < 1e-9 for g in q.figures)
+def _figure_matches(q: Question, f: Fact) -> bool:
+    if q.comparison is not None:
+        op, g = q.comparison
+        dim_f, vf = quantity(f.value, f.unit)
+        dim_g, vg = quantity(g.value, g.unit)
+        if dim_f != dim_g:
+            return False
+        return {">": vf > vg, ">=": vf >= vg, "<": vf < vg, "<=": vf <= vg}[op]
+    return any(same_quantity((f.value, f.unit), (g.value, g.unit)) for g in q.figures)
 
 
-def _in_paragraph(index: Index, f: Fact) -> bool:
-    c = index.chunks[index.by_id[f.chunk_id]]
-    return c.start <= f.start < c.end
-
-
-def _regions_with_figure(index: Index, q: Question, hits: list[Hit]) -> Answer:
-    """Exhaustive over the figures table, grouped by region."""
-    facts = [f for g in q.figures for f in index.facts_where(FactQuery(units=(g.unit,), value=g.value))]
-    if q.region is not None:
-        facts = [f for f in facts if _inside(f.province, f.city, f.county, f.region, q.region)]
-    if q.period:
-        facts = [f for f in facts if f.period == q.period] or facts
-    facts.sort(key=lambda f: (not _in_paragraph(index, f), f.doc_id, f.start))  # paragraphs before subtitles
-    chosen: dict[tuple[str, str], Fact] = {}
-    for f in facts:
-        chosen.setdefault((f.region, f.period), f)
-    ordered = sorted(chosen.values(), key=lambda f: (f.doc_id, f.start))
+def _regions_with_figure(index: Index, q: Question, sup: Support, hits: list[Hit]) -> Answer:
+    """Regions of the evidence that state the question's figure for what it measures."""
+    chosen: dict[str, tuple[Fact, Hit]] = {}
+    for f, h in sorted(_evidence_facts(index, hits), key=lambda p: (p[0].doc_id, p[0].start)):
+        if f.unit == "日期" or not _figure_matches(q, f):
+            continue
+        text, _, _ = _fact_text(f)
+        if not _agrees(q, f, text) or not _year_fits(index, q, text, h.chunk) or sup.measured(text) < MIN_MEASURED:
+            continue
+        if q.region is not None and not inside(f.province, f.city, f.county, f.region, q.region):
+            continue
+        if not f.region or not _level_fits(_level(f.province, f.city, f.county), f.region, q.level):
+            continue
+        in_paragraph = h.chunk.start <= f.start < h.chunk.end
+        key = f"{f.region}|{f.period}"
+        if key not in chosen or (in_paragraph and not chosen[key][1].chunk.start <= chosen[key][0].start
+                                 < chosen[key][1].chunk.end):
+            chosen[key] = (f, h)  # a paragraph's sentence over its section's subtitle
+    ordered = sorted((f for f, _ in chosen.values()), key=lambda f: (f.doc_id, f.start))
     if not ordered:
-        return _unsupported(q, hits, f"语料中没有地区提出{'、'.join(g.raw for g in q.figures)}")
-    items = tuple(_fact_item(index, f, q) for f in ordered)
+        return _unsupported(q, hits, "检索到的段落中没有地区给出这个数字")
+    items = tuple(_fact_item(index, f, sup) for f in ordered)
     line = "；".join(
-        f"{f.region or '（地区不明）'}（{'，'.join(x for x in (f.period, f.phrase) if x)}）" for f in ordered
+        f"{f.region}（{'，'.join(x for x in (f.period, f.phrase) if x)}）" for f in ordered
     )
     return Answer(q.text, q.kind, line, items, tuple(hits), True)
 
 
-def _enumerated(places: list[Place], norm: str) -> list[Place]:
-    """Places listed together ("廊坊、沧州、张家口"): adjacent, separated only by 、/和."""
-    best: list[Place] = []
-    run: list[Place] = []
-    for p in places:
-        if run and ENUMERATION.match(norm[run[-1].end : p.start]):
-            run.append(p)
-        else:
-            run = [p]
-        if len(run) > len(best):
-            best = list(run)
-    return best if len(best) >= 2 else []
+def _regions_by_text(index: Index, q: Question, sup: Support, hits: list[Hit]) -> Answer:
+    for s in _sentences(index, q, sup, hits)[:5]:
+        names = _sentence_regions(index, q, s)
+        if names:
+            item = _sentence_item(index, s, "、".join(names), sup, q.period)
+            return Answer(q.text, q.kind, "、".join(names) + f"（{s.norm}）", (item,), tuple(hits), True)
+    return _unsupported(q, hits, "没有找到说明这一点的句子")
 
 
-def _regions_by_text(index: Index, q: Question, hits: list[Hit]) -> Answer:
-    sents = _sentences(index, q, hits)
-    if not sents or (q.lang == "zh" and sents[0].coverage < MIN_COVERAGE):
-        return _unsupported(q, hits, "没有找到说明这一点的句子")
-    best = sents[0]
-    places = [p for p in mentions(best.norm) if q.region is None or (p.name != q.region.name and _inside(
-        p.province, p.city, p.county, p.name, q.region))]
-    listed = _enumerated(places, best.norm)
-    c = best.hit.chunk
-    names = [p.name for p in listed] if listed else [c.region or "（地区不明）"]
-    item = _item(index, best, "、".join(names), q.period, "", q)
-    return Answer(q.text, q.kind, "、".join(names) + f"（{best.norm}）", (item,), tuple(hits), True)
+def _figure_answer(index: Index, q: Question, sup: Support, hits: list[Hit]) -> Answer:
+    cands = _figure_candidates(index, q, sup, hits)
+    if not cands:
+        return _unsupported(q, hits, "检索到的段落中没有给出这个数字的句子")
+    f = cands[0].fact
+    if f.unit == "日期":
+        value, span = f.raw, None
+    else:  # a range ("2万元至20万元") is one answer
+        same = sorted((c.fact for c in cands if c.fact.start == f.start and c.fact.unit == f.unit),
+                      key=lambda x: x.value_start)
+        doc = index.documents[f.doc_id]["text"]
+        i = next(k for k, x in enumerate(same) if x.fact_id == f.fact_id)
+        lo, hi = i, i
+        while lo > 0 and RANGE.match(normalize(doc[same[lo - 1].value_end : same[lo].value_start]).text):
+            lo -= 1
+        while hi < len(same) - 1 and RANGE.match(normalize(doc[same[hi].value_end : same[hi + 1].value_start]).text):
+            hi += 1
+        value = format_value(same[lo].value, f.unit) + (f"至{format_value(same[hi].value, f.unit)}" if hi > lo else "")
+        f, span = same[lo], (same[lo].value_start, same[hi].value_end)
+    item = _fact_item(index, f, sup, value, span)
+    return Answer(q.text, q.kind, f"{f.region}：{value}（{normalize(f.sentence).text}）", (item,), tuple(hits), True)
 
 
-def _figure_answer(index: Index, q: Question, hits: list[Hit]) -> Answer:
-    sents = _sentences(index, q, hits)
-    for s in sents[:8]:
-        if q.lang == "zh" and s.coverage < MIN_COVERAGE:
-            break
-        figs = find_dates(s.norm) if q.kind == "when" else find_figures(s.norm)
-        if q.unit and q.kind != "when":
-            figs = [f for f in figs if f.unit == q.unit] or ([] if q.unit != "亿元" else [
-                f for f in figs if f.unit in ("亿元", "万元")])
-        figs = [f for f in figs if not any(f.unit == g.unit and f.value == g.value for g in q.figures)]
-        if not figs:
-            continue
-        terms = [t for t in q.terms if t in s.norm]
-        anchor = max((s.norm.find(t) + len(t) for t in terms), default=0)
-        fig = min(figs, key=lambda f: (f.start < anchor - 40, abs(f.start - anchor)))
-        nz = normalize(s.text)
-        if q.kind == "when":
-            value = fig.raw
-        else:  # a range ("2万元至20万元") is one answer
-            same = figs if fig in figs else [fig]
-            i = same.index(fig)
-            lo, hi = i, i
-            while lo > 0 and RANGE.match(s.norm[same[lo - 1].end : same[lo].start]):
-                lo -= 1
-            while hi < len(same) - 1 and RANGE.match(s.norm[same[hi].end : same[hi + 1].start]):
-                hi += 1
-            value = format_value(same[lo].value, fig.unit)
-            if hi > lo:
-                value += "至" + format_value(same[hi].value, fig.unit)
-            fig = replace(same[lo], end=same[hi].end)
-        a, b = nz.original_span(fig.start, fig.end)
-        region = s.hit.chunk.region
-        item = _item(index, s, region, "", value, q, [(s.start + a, s.start + b)])
-        return Answer(q.text, q.kind, f"{region}：{value}（{s.norm}）", (item,), tuple(hits), True)
-    return _unsupported(q, hits, "没有找到给出这个数字的句子")
-
-
-def _passages_answer(index: Index, q: Question, hits: list[Hit]) -> Answer:
-    sents = _sentences(index, q, hits)
-    if not sents or (q.lang == "zh" and sents[0].coverage < MIN_COVERAGE):
+def _passages_answer(index: Index, q: Question, sup: Support, hits: list[Hit]) -> Answer:
+    best = _sentences(index, q, sup, hits)[:3]
+    if not best:
         return _unsupported(q, hits, "没有找到直接回答这个问题的句子")
-    best = [s for s in sents[:3] if q.lang == "en" or s.coverage >= MIN_COVERAGE]
-    items = tuple(_item(index, s, s.hit.chunk.region, "", "", q) for s in best)
+    items = tuple(_sentence_item(index, s, _region_of(index, s), sup) for s in best)
     return Answer(q.text, q.kind, best[0].norm, items, tuple(hits), True)
 
 
 def _unsupported(q: Question, hits: list[Hit], why: str) -> Answer:
-    line = f"语料中找不到可以支持回答的内容（{why}）。以下是最接近的段落。"
+    if q.lang == "en":
+        line = f"Nothing in the corpus supports an answer ({why}). The closest passages follow."
+    else:
+        line = f"语料中找不到可以支持回答的内容（{why}）。以下是最接近的段落。"
     return Answer(q.text, q.kind, line, (), tuple(hits), False)
 
 
 def answer_question(index: Index, question: str, mode: str = "hybrid", alpha: float | None = None) -> Answer:
     """Answer from the index alone: quoted, sourced, or plainly unsupported."""
     q = analyze(question)
-    where = question_filter(q)
-    hits = index.search(question, k=EVIDENCE_K, mode=mode, alpha=alpha, where=where)
+    k = REGIONS_K if q.kind == "which_regions" else EVIDENCE_K
+    # figures as the corpus writes them ("百分之九点五" -> "9.5%", "9.5 percent" -> "9.5%")
+    shown = [format_value(f.value, f.unit) for f in q.figures]
+    query = " ".join([question, *(v for v in shown if v not in question)])
+    if q.lang == "en":
+        region = english_region(q, index.search(query, k=k, mode=mode, alpha=alpha))
+        q = replace(q, region=region)
+    written = q.norm[q.region.start : q.region.end] if q.region is not None and q.lang == "zh" else ""
+    hits = index.search(query, k=k, mode=mode, alpha=alpha, where=where_for(q.region, written))
     if not hits and q.region is not None:
-        nearest = index.search(question, k=EVIDENCE_K, mode=mode, alpha=alpha)
+        nearest = index.search(query, k=EVIDENCE_K, mode=mode, alpha=alpha)
         return _unsupported(q, nearest, f"语料中没有{q.region.name}的内容")
     if not hits:
         return _unsupported(q, [], "问题里没有可检索的内容")
-    if q.kind == "which_regions" and q.figures:
-        return _regions_with_figure(index, q, hits)
+    sup = support_for(q, hits)
+    if q.kind == "which_regions" and (q.figures or q.comparison):
+        return _regions_with_figure(index, q, sup, hits)
     if q.kind == "which_regions":
-        return _regions_by_text(index, q, hits)
+        return _regions_by_text(index, q, sup, hits)
     if q.kind in ("how_many", "when"):
-        return _figure_answer(index, q, hits)
-    return _passages_answer(index, q, hits)
+        return _figure_answer(index, q, sup, hits)
+    return _passages_answer(index, q, sup, hits)
 
 
 def regions_of(answer: Answer) -> list[str]:

@@ -1,4 +1,4 @@
-"""Question analysis: kind, figures, expected unit, region and period constraints."""
+"""Question analysis: kind, figures, measured phrase, direction, comparison, level, region, period."""
 
 from __future__ import annotations
 
@@ -23,7 +23,11 @@ _EN = {
     "which_regions": re.compile(r"\bwhich (?:regions?|cities|city|counties|county|districts?|provinces?|areas?|places?"
                                 r"|zones?|localities)\b|\bwhere\b"),
     "when": re.compile(r"^when\b|\bwhat date\b|\bon which day\b"),
-    "how_many": re.compile(r"\bhow (?:many|much)\b|\bwhat (?:percentage|share|rate|amount)\b|\bto how many\b"),
+    "how_many": re.compile(r"\bhow (?:many|much|large|big)\b|\bwhat (?:percentage|share|rate|amount)\b|"
+                           r"\bto how many\b|\bwhat was the [\w-]+ (?:output|value|investment)\b|\bwhat is the "
+                           r"(?:maximum|total) (?:number|investment)\b|\bin (?:working days|yuan)\?$|"
+                           r"\bwhat (?:is|was|were|are)\b.*\b(?:output|value|investment|amount|number|total|rate|"
+                           r"share|percentage|population|revenue)\b"),
     "how": re.compile(r"^how\b|\bwhat measures\b|\bin what way\b"),
 }
 # The unit asked for: first a measure word bound to the question word ("多少家"), then the topic.
@@ -31,18 +35,44 @@ _UNIT_ZH = (
     (re.compile(r"多少个?工作日|几个工作日"), "工作日"), (re.compile(r"多少家|几家"), "家"),
     (re.compile(r"多少户|几户"), "户"), (re.compile(r"多少场|几场"), "场"), (re.compile(r"多少项|几项"), "项"),
     (re.compile(r"多少条|几条"), "条"), (re.compile(r"多少亿|几亿"), "亿元"), (re.compile(r"多少万元|几万元"), "万元"),
-    (re.compile(r"多少天|几天"), "天"), (re.compile(r"多少个|几个|几大"), "个"),
-    (re.compile(r"百分之|%|增速|增长|比重|占比"), "%"),
-    (re.compile(r"资金|产值|投资|规模|税收|奖励"), "亿元"),
+    (re.compile(r"多少天|几天|时限|期限|多长时间"), "天"), (re.compile(r"多少个|几个|几大"), "个"),
+    (re.compile(r"多少钱|资金|产值|投资|规模|税收|奖励|基金"), "亿元"),
+    (re.compile(r"百分之|%|增速|增长|比重|占比|增幅|降幅|下降|减少"), "%"),
 )
 _UNIT_EN = (
-    (re.compile(r"working days?"), "工作日"), (re.compile(r"enterprises|companies|firms|businesses"), "家"),
-    (re.compile(r"percent|%|growth rate"), "%"),
-    (re.compile(r"output|investment|yuan|funds?|capital|revenue"), "亿元"),
-    (re.compile(r"projects|tasks|items"), "个"), (re.compile(r"days"), "天"),
+    (re.compile(r"working days?|\bdays?\b"), "工作日"),
+    (re.compile(r"enterprises|companies|firms|businesses"), "家"),
+    (re.compile(r"percent|per cent|%|growth rate"), "%"),
+    (re.compile(r"output|investment|yuan|funds?|capital|revenue|how large|how big"), "亿元"),
+    (re.compile(r"projects|tasks|items|events|areas"), "个"),
 )
-_PERIOD_EN = ((re.compile(r"first quarter|\bq1\b"), "一季度"), (re.compile(r"full[- ]year|whole year|annual"), "全年"))
-_STOP_EN = re.compile(r"[^\x00-\x7f]")
+_PERIOD_EN = ((re.compile(r"first quarter|\bq1\b"), "一季度"), (re.compile(r"full[- ]year|whole year|annual|this year"),
+                                                                  "全年"))
+# a comparison bounds the figure it is bound to ("增速超过10%"); the bound is inclusive unless strict
+_CMP_ZH = ((re.compile(r"(?:超过|高于|多于|大于|突破)$"), ">"), (re.compile(r"(?:不低于|不少于|至少)$"), ">="),
+           (re.compile(r"(?:低于|少于|小于)$"), "<"), (re.compile(r"(?:不超过|不高于|至多)$"), "<="))
+_CMP_ZH_AFTER = ((re.compile(r"^(?:以上)"), ">="), (re.compile(r"^(?:以下|以内)"), "<="))
+_CMP_EN = ((re.compile(r"(?:more than|over|above|exceeding|higher than|greater than)\s*$"), ">"),
+           (re.compile(r"at least\s*$"), ">="), (re.compile(r"(?:below|under|less than|lower than)\s*$"), "<"),
+           (re.compile(r"at most\s*$"), "<="))
+_DOWN_ZH = re.compile(r"下降|减少|降低|回落|下滑|压缩|缩短|降幅|亏损")
+_UP_ZH = re.compile(r"增长|增加|提高|提升|上升|增速|增幅")
+_DOWN_EN = re.compile(r"\b(?:fall|fell|drop|dropped|declin\w*|decreas\w*|cut|reduc\w*|shrank|los[st]\w*)\b")
+_UP_EN = re.compile(r"\b(?:grow\w*|growth|increas\w*|ris[ei]\w*|rose|raise\w*)\b")
+# the level a which-regions question asks for: 0 province, 1 city, 2 county/district
+_LEVEL_ZH = ((re.compile(r"哪(?:些|个|几个)?(?:省份|省)"), 0), (re.compile(r"哪(?:些|个|几个)?(?:城市|市)(?!县)"), 1),
+             (re.compile(r"哪(?:些|个|几个)?(?:县区|区县|县市|县|区)"), 2))
+_LEVEL_EN = ((re.compile(r"\bwhich provinces?\b"), 0), (re.compile(r"\bwhich (?:cities|city)\b"), 1),
+             (re.compile(r"\bwhich (?:counties|county|districts?)\b"), 2))
+# words that name the question, the region level or a policy act, not what is measured
+GENERIC = frozenset(
+    """
+    地区 地方 城市 省份 省 市 县 区 县区 区县 县市 园区 全省 全市 全县 全区 提出 目标 设定 明确 要求 力争 实现 达到 达
+    计划 打算 想 希望 预期 是 多少 几 有 共 一共 还 要 今年 全年 期间 完成 目标值 为 了 增长 增速 下降 减少 降低
+    超过 高于 低于 不低于 不少于 以上 以下 以内 百分之
+    """.split()
+)
+LEAD_REGION = 3  # a region named within this many characters of the start is the question's subject
 
 
 @dataclass(frozen=True)
@@ -55,9 +85,48 @@ class Question:
     kind: str
     figures: tuple[Figure, ...]
     unit: str  # expected unit of the answer ("" when unknown)
-    region: Place | None
+    region: Place | None  # a constraint: the place the question is about ("广安区…", "河北哪些城市")
     period: str
-    terms: tuple[str, ...]  # content tokens for matching sentences
+    terms: tuple[str, ...]  # content tokens for matching sentences (Chinese questions)
+    measure: tuple[str, ...] = ()  # what is measured: terms less question, level and policy words
+    direction: str = ""  # "up" / "down" / "": the change the question asks about
+    comparison: tuple[str, Figure] | None = None  # (">", 10%) for "增速超过10%"
+    level: int | None = None  # the level of the regions asked for
+    year: str = ""  # "2022" when the question names a year
+    places: tuple[Place, ...] = ()  # every place named, constraint or content
+
+
+def english_figures(low: str) -> str:
+    """'9.5 percent' / '9.5 per cent' -> '9.5%' so the Chinese figure reader sees them."""
+    return re.sub(r"(\d)\s*(?:percent|per cent|pct)\b", r"\1%", low)
+
+
+def _comparison(norm: str, figures: tuple[Figure, ...], lang: str) -> tuple[str, Figure] | None:
+    for f in figures:
+        before, after = norm[max(0, f.start - 12) : f.start], norm[f.end : f.end + 3]
+        for pat, op in _CMP_ZH if lang == "zh" else _CMP_EN:
+            if pat.search(before):
+                return op, f
+        if lang == "zh":
+            for pat, op in _CMP_ZH_AFTER:
+                if pat.search(after):
+                    return op, f
+    return None
+
+
+def _direction(low: str, lang: str) -> str:
+    down, up = (_DOWN_ZH, _UP_ZH) if lang == "zh" else (_DOWN_EN, _UP_EN)
+    if down.search(low):
+        return "down"
+    return "up" if up.search(low) else ""
+
+
+def _constraint(norm: str, places: tuple[Place, ...]) -> Place | None:
+    """The place the question is about: named at its start or right before 哪些/哪个; others are content."""
+    for p in places:
+        if p.start <= LEAD_REGION or re.match(r"(?:的|有|里|内)?哪", norm[p.end : p.end + 3]):
+            return p
+    return None
 
 
 def analyze(question: str) -> Question:
@@ -67,18 +136,32 @@ def analyze(question: str) -> Question:
     lang = "zh" if re.search(r"[\u4e00-\u9fff]", norm) else "en"
     rules = _ZH if lang == "zh" else _EN
     kind = next((k for k in ("which_regions", "when", "how_many", "how") if rules[k].search(low)), "open")
-    figures = tuple(find_figures(norm))
+    fig_text = norm if lang == "zh" else english_figures(low)
+    figures = tuple(find_figures(fig_text))
     unit = ""
     if kind == "how_many":  # the unit asked for ("多少家"), not one of a figure given as context
         unit = next((u for pat, u in (_UNIT_ZH if lang == "zh" else _UNIT_EN) if pat.search(low)), "")
     elif figures:
         unit = figures[0].unit
     places = mentions(norm) if lang == "zh" else ()
-    region = places[0] if places else None
+    region = _constraint(norm, places)
     period_m = PERIODS.search(norm)
     period = period_m.group(0) if period_m else ""
     if lang == "en" and not period:
         period = next((p for pat, p in _PERIOD_EN if pat.search(low)), "")
-    skip = {p.name for p in places} | {norm[p.start : p.end] for p in places}
-    terms = tuple(t for t in dict.fromkeys(tokenize_normalized(norm)) if t not in skip)
-    return Question(question, norm, lang, kind, figures, unit, region, period, terms)
+    year_m = re.search(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)", norm)
+    written = [norm[p.start : p.end] for p in places]
+    skip = {p.name for p in places} | set(written)
+    raws = [f.raw for f in figures]  # "百分之九点五" is a figure, not words to find
+    terms = tuple(t for t in dict.fromkeys(tokenize_normalized(norm))
+                  if t not in skip and not any(t in w for w in written if len(t) >= 2)
+                  and not any(t in r for r in raws if not t.isascii()))
+    periods = [m.group(0) for m in PERIODS.finditer(norm)]
+    measure = tuple(t for t in terms if len(t) >= 2 and t not in GENERIC and not re.search(r"\d", t)
+                    and not t.startswith(("几", "多少")) and not any(t in w for w in written + periods))
+    level = next((lv for pat, lv in (_LEVEL_ZH if lang == "zh" else _LEVEL_EN) if pat.search(low)), None)
+    return Question(
+        question, norm, lang, kind, figures, unit, region, period, terms, measure,
+        _direction(low, lang), _comparison(fig_text, figures, lang), level,
+        year_m.group(1) if year_m else "", places,
+    )

@@ -7,7 +7,7 @@ import re
 
 from retrieval.text.figures import find_dates, find_figures
 from retrieval.text.normalize import normalize, split_sentences
-from retrieval.text.regions import mentions
+from retrieval.text.regions import Place, mentions, subject_region
 from retrieval.types import Chunk, Document, Fact
 
 PERIODS = re.compile(
@@ -85,6 +85,38 @@ def _phrase(clause: str, figure: str) -> str:
     return SUBJECT_TRIM_HEAD.sub("", clause.strip()) + figure
 
 
+ENUMERATION = re.compile(r"^[、和及与,，\s]*$")
+
+
+def enumerated(places: list[Place], norm: str) -> list[Place]:
+    """Places listed together ("廊坊、沧州、张家口"): adjacent, separated only by 、/和."""
+    best: list[Place] = []
+    run: list[Place] = []
+    for p in places:
+        if run and ENUMERATION.match(norm[run[-1].end : p.start]):
+            run.append(p)
+        else:
+            run = [p]
+        if len(run) > len(best):
+            best = list(run)
+    return best if len(best) >= 2 else []
+
+
+def sentence_places(text: str, before: int, chunk_level: int) -> list[Place]:
+    """The places a sentence states a figure for: a list of places, the sentence's subject, or a
+    place in the figure's own clause more specific than the paragraph's; [] leaves it to the paragraph."""
+    named = [p for p in mentions(text) if p.end <= before]
+    listed = enumerated(named, text)
+    if listed:
+        return listed
+    subject = subject_region(text)
+    if subject is not None and subject.end <= before:
+        return [subject]
+    clause_start = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, before)), default=0)
+    local = [p for p in named if p.start >= clause_start]
+    return [local[-1]] if local and local[-1].level > chunk_level else []
+
+
 def _chunk_for(chunks: list[Chunk], pos: int) -> Chunk | None:
     for c in chunks:
         if c.start <= pos < c.end:
@@ -118,18 +150,17 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                 else:
                     breaks = [m.end() for m in CLAUSE_BREAK.finditer(text, 0, fig.start)]
                     clause = text[(breaks[-1] if breaks else 0) : fig.start]
-                here = mentions(text)
-                named = [p for p in here if p.end <= fig.start]
-                # a region named in the sentence wins only if it is more specific than the chunk's
+                # the sentence's own places, then the paragraph's (its subject, heading, article)
                 chunk_level = 2 if chunk.county else 1 if chunk.city else 0 if chunk.province else -1
-                place = named[-1] if named and fig.unit != "日期" and named[-1].level > chunk_level else None
+                places = sentence_places(text, fig.start, chunk_level) if fig.unit != "日期" else []
+                place = places[0] if places else None
                 o_start, o_end = nz.original_span(fig.start, fig.end)
                 key = f"{chunk.chunk_id}:{s_start + o_start}:{fig.raw}"
                 facts.append(Fact(
                     fact_id=hashlib.sha1(key.encode()).hexdigest()[:16],
                     doc_id=doc.doc_id,
                     chunk_id=chunk.chunk_id,
-                    region=place.name if place else chunk.region,
+                    region="、".join(p.name for p in places) if place else chunk.region,
                     province=place.province if place else chunk.province,
                     city=place.city if place else chunk.city,
                     county=place.county if place else chunk.county,
@@ -145,6 +176,8 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                     end=s_start + len(raw_sentence),
                     value_start=s_start + o_start,
                     value_end=s_start + o_end,
+                    direction=fig.direction,
+                    approx=fig.approx,
                 ))
     return facts
 

@@ -1,4 +1,10 @@
-"""Figures in Simplified text: numbers with units, Chinese numerals read with cn2an."""
+"""Figures in Simplified text: numbers with units, Chinese numerals read with cn2an.
+
+A figure keeps what a reader needs to compare it with another: its value as written, its
+unit, whether it is approximate ("1200余家"), the direction of the change it states
+("下降3.2%" and "增长-3.2%" are both falls) and, through ``quantity``, a value in base
+units ("1.2万亿元" and "12000亿元" are the same amount of 元).
+"""
 
 from __future__ import annotations
 
@@ -8,41 +14,110 @@ from dataclasses import dataclass
 
 UNIT_ALIASES = {
     "％": "%", "%": "%", "百分点": "个百分点", "个百分点": "个百分点",
-    "个工作日": "工作日", "工作日": "工作日",
+    "个工作日": "工作日", "工作日": "工作日", "万亿": "万亿元", "亿": "亿元", "万": "万",
 }
-UNITS = ("个百分点|百分点|%|％|亿美元|万美元|亿元|万元|千元|元|家|个工作日|工作日|户|场|项|天|个月|个|条|台|套|倍|人次|"
-         "吨|千瓦|平方米|亩|公里|亿|万")
+UNITS = ("个百分点|百分点|%|％|亿美元|万美元|万亿元|万亿|亿元|万元|千元|元|家|个工作日|工作日|户|场|项|天|个月|"
+         "个|条|台|套|倍|人次|吨|千瓦|平方米|亩|公里|亿|万")
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿点"
 COUNTED = "家|户|个|项|场|人|人次|台|套|条|吨|亩"
-# A figure has at most MAX_DIGITS digits before the point and MAX_DECIMALS after it; a longer
-# run of digits (an id, a phone number, 310 nines) is not a figure at all, not even its tail:
-# the look-behinds stop a match from starting inside a number.
+# a number: "1,200" (thousands separators), "1200", "9.5"; a minus only right after a verb ("增长-3.2%").
+# At most MAX_DIGITS digits before the point and MAX_DECIMALS after it: a longer run of digits
+# (an id, a phone number, 310 nines) is not a figure at all, not even its tail (the look-behinds
+# stop a match from starting inside a number).
 MAX_DIGITS = 15
 MAX_DECIMALS = 6
-NUMBER = rf"(?<!\d)(?<!\d\.)\d{{1,{MAX_DIGITS}}}(?:\.\d{{1,{MAX_DECIMALS}}})?(?![\d.]\d)"
+NUMBER = (rf"(?:(?<=[增长速为至达是降幅:：])[-−])?(?<!\d)(?<!\d\.)"
+          rf"(?:\d{{1,3}}(?:,\d{{3}}){{1,4}}(?![\d])|\d{{1,{MAX_DIGITS}}})(?:\.\d{{1,{MAX_DECIMALS}}})?(?![\d.]\d)")
+APPROX = r"(?P<approx>余|多)?"
 # "1.6万户" is 16,000 户; "387.6亿元" stays 387.6 亿元 (the unit analysts read)
 ARABIC = (
     rf"(?P<num>{NUMBER})(?:\s*[-—~至到]\s*(?P<num2>{NUMBER}))?\s*"
-    rf"(?:(?P<mult>万|亿)(?P<munit>{COUNTED})|(?P<unit>{UNITS}))"
+    rf"(?:(?P<mult>万|亿){APPROX}(?P<munit>{COUNTED})|{APPROX.replace('approx', 'approx2')}(?P<unit>{UNITS}))"
 )
 MAX_CN_DIGITS = 12  # 一千二百三十四万五千六百 is 12; a longer run of numerals is not a figure
 # one Chinese digit before 个 is mostly idiom ("三个多月", "五个一"), not a figure
 CHINESE = (rf"(?<![{CN_DIGITS}])(?P<cnum>[{CN_DIGITS}]{{2,{MAX_CN_DIGITS}}}|[二三四五六七八九十两](?!个))"
-           rf"(?P<cunit>{UNITS})")
+           rf"(?P<capprox>余|多)?(?P<cunit>{UNITS})")
 PERCENT_CN = rf"百分之(?P<pnum>[{CN_DIGITS}]{{1,{MAX_CN_DIGITS}}})(?![{CN_DIGITS}])"
 FIGURE = re.compile(rf"{ARABIC}|{PERCENT_CN}|{CHINESE}")
 DATE = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日|(?P<end>底前|底|中旬|上旬|下旬))?(?:份)?")
+DOWN = ("下降", "减少", "降低", "回落", "下滑", "压缩", "缩短", "缩减", "降幅", "降至", "降到", "减")
+UP = ("增长", "增加", "提高", "提升", "上升", "上涨", "增速", "增幅", "扩大", "增")
+DIRECTION_WINDOW = 6  # characters before a figure searched for its verb
+
+# what each unit measures, and how many base units one of it is
+DIMENSIONS: dict[str, tuple[str, float]] = {
+    "元": ("money", 1.0), "千元": ("money", 1e3), "万元": ("money", 1e4), "亿元": ("money", 1e8),
+    "万亿元": ("money", 1e12), "万美元": ("usd", 1e4), "亿美元": ("usd", 1e8),
+    "天": ("days", 1.0), "日": ("days", 1.0), "工作日": ("days", 1.0), "个月": ("months", 1.0),
+    "%": ("percent", 1.0), "个百分点": ("points", 1.0),
+    "家": ("count", 1.0), "户": ("count", 1.0), "个": ("count", 1.0), "项": ("count", 1.0),
+    "条": ("count", 1.0), "场": ("count", 1.0), "台": ("count", 1.0), "套": ("count", 1.0),
+    "人": ("people", 1.0), "人次": ("people", 1.0),
+}
 
 
 @dataclass(frozen=True)
 class Figure:
     """A figure found in text; start/end index the text it was found in."""
 
-    value: float
+    value: float  # as written, with its sign ("增长-3.2%" -> -3.2)
     unit: str
     raw: str
     start: int
     end: int
+    approx: bool = False  # "1200余家", "1200多家"
+    direction: str = ""  # "up" / "down" / "": the change the figure states, sign included
+
+    @property
+    def signed(self) -> float:
+        """The change as a signed number: "下降3.2%" -> -3.2, "增长-3.2%" -> -3.2."""
+        return -abs(self.value) if self.direction == "down" else self.value
+
+
+def quantity(value: float, unit: str) -> tuple[str, float]:
+    """(dimension, value in base units): 1.2 万亿元 -> ("money", 1.2e12); unknown units stand alone."""
+    dim, scale = DIMENSIONS.get(unit, (unit, 1.0))
+    return dim, value * scale
+
+
+def same_quantity(a: tuple[float, str], b: tuple[float, str], tol: float = 1e-6) -> bool:
+    """Equal amounts of the same dimension (45 工作日 == 45 天; 1.2 万亿元 == 12000 亿元)."""
+    da, va = quantity(*a)
+    db, vb = quantity(*b)
+    return da == db and abs(va - vb) <= tol * max(1.0, abs(va), abs(vb))
+
+
+FIRMS = frozenset({"家", "户"})
+
+
+def unit_fits(asked: str, found: str) -> bool:
+    """Does a figure in ``found`` answer a question asking in ``asked``? Same dimension; among
+    counts, 个 is any count, 家/户 (firms) take 个 too, other measure words only themselves."""
+    if asked == found:
+        return True
+    da, df = quantity(1.0, asked)[0], quantity(1.0, found)[0]
+    if da != df:
+        return False
+    if da != "count":
+        return True
+    return asked == "个" or found == "个" or (asked in FIRMS and found in FIRMS)
+
+
+def direction_before(text: str, start: int) -> str:
+    """'up' or 'down' from the verb nearest before a figure ("下降3.2%"), '' when none."""
+    window = text[max(0, start - DIRECTION_WINDOW) : start]
+    best, where = "", -1
+    for words, d in ((DOWN, "down"), (UP, "up")):
+        for w in words:
+            i = window.rfind(w)
+            if i >= 0 and i + len(w) > where:
+                best, where = d, i + len(w)
+    return best
+
+
+def _num(s: str) -> float:
+    return float(s.replace(",", "").replace("−", "-"))
 
 
 def _cn(num: str) -> float | None:
@@ -56,17 +131,18 @@ def _cn(num: str) -> float | None:
 
 
 def find_figures(text: str) -> list[Figure]:
-    """Numbers with units (9.5%, 387.6亿元, 45个工作日, 三十六家, 百分之九点五).
+    """Numbers with units (9.5%, 1,200家, 1.2万亿元, 45个工作日, 三十六家, 百分之九点五).
 
     Every value is finite: numbers longer than MAX_DIGITS (MAX_CN_DIGITS numerals) are skipped.
     """
     out: list[Figure] = []
     for m in FIGURE.finditer(text):
+        approx = bool(m.group("approx") or m.group("approx2") or m.group("capprox"))
         if m.group("num") is not None and m.group("mult"):
-            value = float(m.group("num")) * (1e4 if m.group("mult") == "万" else 1e8)
+            value = _num(m.group("num")) * (1e4 if m.group("mult") == "万" else 1e8)
             unit = m.group("munit")
         elif m.group("num") is not None:
-            value = float(m.group("num"))
+            value = _num(m.group("num"))
             unit = m.group("unit")
         elif m.group("pnum") is not None:
             v = _cn(m.group("pnum"))
@@ -81,7 +157,10 @@ def find_figures(text: str) -> list[Figure]:
         if not math.isfinite(value):  # unreachable with the digit bounds above; kept as the invariant
             continue
         unit = UNIT_ALIASES.get(unit, unit)
-        out.append(Figure(value, unit, m.group(0), m.start(), m.end()))
+        direction = direction_before(text, m.start())
+        if value < 0:
+            direction = "down"
+        out.append(Figure(value, unit, m.group(0), m.start(), m.end(), approx, direction))
     return out
 
 

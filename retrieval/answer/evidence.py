@@ -1,0 +1,180 @@
+"""What counts as support: the question's content in a sentence, in Chinese or through the glossary.
+
+A Chinese question's content is its own words. An English question's content words are each
+looked up in the CC-CEDICT glossary of ``expand_english`` (names by the pinyin of the evidence's
+own words), keeping the Chinese terms that occur in the retrieved evidence; a word none of whose
+terms occur there is content the evidence does not support.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from retrieval.answer.question import Question
+from retrieval.search.translate import EN_WORD, EXTRA_STOP, expand_english, vocabulary_pinyin
+from retrieval.store.base import Filter
+from retrieval.text.regions import Place, mentions
+from retrieval.text.tokens import STOPWORDS, tokenize_normalized
+from retrieval.types import Hit
+
+# English words that name the question, a region level or a policy act, not what is asked about
+EN_GENERIC = frozenset(
+    """
+    which what when where how many much large big region regions province provinces city cities county counties
+    district districts area areas place places zone zones set sets target targets aim aims plan plans goal goals
+    achieve achieved reach launch launched percent per cent total number value rate year years this each every
+    new add added get make take hold held include including did does do is are was were will
+    """.split()
+)
+# an English place word after a name: the Chinese suffix of its level
+EN_LEVEL = {"province": "省", "city": "市", "county": "县", "district": "区"}
+# capitalized words that are part of a name but not the name itself ("Guang'an District", "New Area")
+NAME_PARTS = frozenset({*EN_LEVEL, "new", "area", "zone", "economic", "development", "high-tech", "park"})
+
+
+def _variants(word: str) -> tuple[str, ...]:
+    """An English word and its plain forms: industrial -> industry, reported -> report, losses -> loss."""
+    w = word.lower().replace("’", "'")
+    w = re.sub(r"'s$", "", w)
+    out = [w]
+    for pat, rep in ((r"ial$", "y"), (r"ic$", "y"), (r"ies$", "y"), (r"sses$", "ss"), (r"(?<!s)s$", ""),
+                     (r"ied$", "y"), (r"ed$", ""), (r"ed$", "e"), (r"ing$", ""), (r"ing$", "e"), (r"al$", ""),
+                     (r"th$", ""), (r"ly$", "")):
+        v = re.sub(pat, rep, w)
+        if v != w and len(v) >= 3:
+            out.append(v)
+    return tuple(dict.fromkeys(out))
+
+
+@dataclass(frozen=True)
+class Support:
+    """The question's content units, and how to find each in a Chinese sentence.
+
+    A Chinese unit is a word of the question. An English unit is a word whose CC-CEDICT
+    glosses (``expand_english``) are looked for in the sentence; a run of capitalized words
+    is a name, and a sentence that names none of a name's words does not support the answer.
+    """
+
+    groups: tuple[tuple[str, ...], ...]  # Chinese: (word,); English: the word's forms
+    measure: tuple[tuple[str, ...], ...]  # the units that say what is measured
+    names: tuple[tuple[str, ...], ...] = ()  # English: capitalized runs, each word as written
+    lang: str = "zh"
+    readings: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
+
+    def _hits(self, group: tuple[str, ...], text: str) -> list[str]:
+        if self.lang == "zh":
+            return [t for t in group if t in text]
+        found: list[str] = []
+        for form in group:
+            found.extend(expand_english(form, text.count, self.readings))
+        return found
+
+    def found(self, text: str) -> list[tuple[str, ...]]:
+        return [g for g in self.groups if self._hits(g, text)]
+
+    def named(self, text: str) -> bool:
+        """Every name of the question has a word the text gives (as gloss or by its reading)."""
+        return all(any(expand_english(w, text.count, self.readings) or expand_english(w, text.count, None)
+                       for w in run) for run in self.names)
+
+    def coverage(self, text: str, context: str = "") -> float:
+        """Share of content units found in the text (0 when the question has none or a name is
+        missing from the text and its context: paragraph region, section heading, article title)."""
+        if not self.groups or not self.named(text + "\n" + context):
+            return 0.0
+        return len(self.found(text)) / len(self.groups)
+
+    def weight(self, text: str) -> float:
+        """Characters of question content found in the text (longest match per unit)."""
+        return float(sum(max((len(t) for t in self._hits(g, text)), default=0) for g in self.groups))
+
+    def measured(self, text: str) -> float:
+        """Share of the measured units found (1 when the question names no measured thing)."""
+        if not self.measure:
+            return 1.0
+        return sum(bool(self._hits(g, text)) for g in self.measure) / len(self.measure)
+
+    def terms(self) -> tuple[str, ...]:
+        """Chinese terms to highlight."""
+        return tuple(dict.fromkeys(t for g in self.groups for t in g)) if self.lang == "zh" else ()
+
+
+def support_for(q: Question, hits: list[Hit]) -> Support:
+    """The question's content: its words (Chinese) or English words to find through the glossary."""
+    if q.lang == "zh":
+        return Support(tuple((t,) for t in q.terms), tuple((t,) for t in q.measure))
+    vocab = sorted({t for h in hits for t in tokenize_normalized(h.chunk.norm)})
+    readings = vocabulary_pinyin(vocab)
+    region = q.region.name if q.region is not None else ""
+
+    def known(form: str) -> bool:
+        return bool(expand_english(form, lambda t: 1, readings))
+
+    groups: list[tuple[str, ...]] = []
+    measure: list[tuple[str, ...]] = []
+    names: list[tuple[str, ...]] = []
+    raw = EN_WORD.findall(q.text)
+    run: list[str] = []
+    for i, word in enumerate([*raw, ""]):
+        if word[:1].isupper() and i > 0:
+            if re.sub(r"['’]s$", "", word.lower()) not in NAME_PARTS:
+                run.append(word)
+            continue
+        if run:  # a name: the question's region is its filter already
+            bare = [re.sub(r"['’]s$", "", w) for w in run]
+            zh = [t for w in bare for r in (readings, None) for t in expand_english(w, lambda t: 1, r)]
+            if not (region and any(t and (t in region or region.startswith(t)) for t in zh)):
+                names.append(tuple(run))
+            run = []
+        low = word.lower()
+        if not word or low in STOPWORDS or low in EXTRA_STOP or low in EN_GENERIC:
+            continue
+        forms = tuple(f for f in _variants(word) if known(f))
+        if forms:
+            groups.append(forms)
+            measure.append(forms)
+    return Support(tuple(groups), tuple(measure), tuple(names), "en", readings)
+
+
+def english_region(q: Question, hits: list[Hit]) -> Place | None:
+    """The place an English question is about: a capitalized name followed by its level word or 'in X'."""
+    if q.lang != "en":
+        return None
+    vocab = sorted({t for h in hits for t in tokenize_normalized(h.chunk.norm)})
+    readings = vocabulary_pinyin(vocab)
+    # "in Hebei", "does Sichuan aim", "was the Chuanyu Gaozhu New Area's": the subject or scope;
+    # "for Chongqing's industry", "of the Chongqing metropolitan area" are content, not a filter
+    pattern = re.compile(r"\b(?:in|does|did|will|is|was|has|had|do)\s+(?:the\s+)?((?:[A-Z][\w'’-]*\s?)+)")
+    for m in pattern.finditer(q.text):
+        words = m.group(1).split()
+        level = next((EN_LEVEL[w.lower()] for w in words if w.lower() in EN_LEVEL), "")
+        name_words = [w for w in words if w.lower() not in EN_LEVEL and w.lower() not in ("new", "area")]
+        if not name_words:
+            continue
+        name = " ".join(re.sub(r"['’]s$", "", w) for w in name_words)
+        for zh in [*expand_english(name, lambda t: 1, readings), *expand_english(name, lambda t: 1, None)]:
+            found = mentions(zh + level) or mentions(zh)
+            if found:
+                return found[0]
+    return None
+
+
+def inside(province: str, city: str, county: str, region: str, p: Place) -> bool:
+    """A record's region fields fall within place p (any level)."""
+    if p.county:
+        return p.county in (county, region) or p.county in region.split("、")
+    if p.city:
+        return city == p.city or region == p.city
+    return province == p.province
+
+
+def where_for(place: Place | None, written: str = "") -> Filter | None:
+    """The one search filter the answerer uses: chunks in the question's region or naming it.
+
+    ("重庆工业" in a 武胜县 paragraph names 重庆市.) A declarative filter: the store matches the
+    region at any level or the places each chunk names (extracted at build time).
+    """
+    if place is None:
+        return None
+    return Filter(regions=(place.name,), region_mentions=True)

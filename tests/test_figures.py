@@ -1,0 +1,67 @@
+"""Figures read as a reader reads them: expected values written out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.text.figures import find_figures, quantity, same_quantity
+
+
+def one(text: str):
+    figs = find_figures(text)
+    assert len(figs) == 1, figs
+    return figs[0]
+
+
+@pytest.mark.parametrize(("text", "value", "unit"), [
+    ("新入规工业企业1,200家以上", 1200.0, "家"),
+    ("总投资12,345.6万元", 12345.6, "万元"),
+    ("1.6万户规上工业企业", 16000.0, "户"),
+    ("压缩至45个工作日以内", 45.0, "工作日"),
+    ("百分之九点五", 9.5, "%"),
+    ("三十六家", 36.0, "家"),
+])
+def test_value_and_unit(text, value, unit):
+    f = one(text)
+    assert (f.value, f.unit) == (value, unit)
+
+
+def test_trillion_is_a_quantity_of_yuan():
+    f = one("营业收入1.2万亿元")
+    assert (f.value, f.unit) == (1.2, "万亿元")
+    assert quantity(f.value, f.unit) == ("money", 1.2e12)
+    assert same_quantity((1.2, "万亿元"), (12000.0, "亿元"))
+    assert not same_quantity((1.2, "万亿元"), (1.2, "亿元"))
+
+
+def test_durations_and_counts_compare_as_quantities():
+    assert same_quantity((45.0, "工作日"), (45.0, "天"))
+    assert same_quantity((30.0, "家"), (30.0, "户"))
+    assert not same_quantity((45.0, "天"), (45.0, "%"))
+
+
+@pytest.mark.parametrize(("text", "value", "signed"), [
+    ("规上工业增加值增长-3.2%", -3.2, -3.2),
+    ("规上工业增加值下降3.2%", 3.2, -3.2),
+    ("规上工业增加值增长3.2%", 3.2, 3.2),
+])
+def test_direction_keeps_the_sign(text, value, signed):
+    f = one(text)
+    assert f.value == value
+    assert f.signed == signed
+    assert f.direction == ("down" if signed < 0 else "up")
+
+
+@pytest.mark.parametrize("text", ["新培育企业1200余家", "新培育企业1200多家"])
+def test_approximate_counts(text):
+    f = one(text)
+    assert (f.value, f.unit, f.approx) == (1200.0, "家", True)
+
+
+def test_exact_count_is_not_approximate():
+    assert one("新培育企业1200家").approx is False
+
+
+def test_a_range_is_two_figures_not_a_minus():
+    assert [(f.value, f.unit) for f in find_figures("给予2万元至20万元的奖励")] == [(2.0, "万元"), (20.0, "万元")]
+    assert [f.value for f in find_figures("9-10家企业")] == [9.0]
