@@ -48,7 +48,7 @@ def test_cli_ask_json(real_index, capsys):
 def test_cli_missing_index_is_one_line(tmp_path, capsys):
     from retrieval.cli import main
 
-    assert main(["search", "--index", str(tmp_path / "none"), "x"]) == 2
+    assert main(["search", "--index", str(tmp_path / "none"), "x"]) == 1  # a user error (2 is for usage errors)
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "policyqa build" in err
 
