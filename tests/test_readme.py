@@ -45,7 +45,7 @@ def workdir(tmp_path_factory):
     sys.path.insert(0, str(ROOT))
     from eval.formats import figure_rows, load_articles, render_docx, render_html, render_pdf
 
-    (doc, article), (doc2, article2), (_d, article3) = load_articles(SEEDS)[:3]
+    (_d1, article), (doc2, article2), (_d3, article3) = load_articles(SEEDS)[:3]
     (base / "notice.pdf").write_bytes(render_pdf(article))
     (base / "report.docx").write_bytes(render_docx(article2, figure_rows(doc2)))
     (base / "page.html").write_bytes(render_html(article3))
