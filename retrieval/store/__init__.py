@@ -26,6 +26,7 @@ __all__ = [
     "location_name",
     "open_store",
     "open_writer",
+    "published_generation",
 ]
 
 
@@ -43,6 +44,17 @@ def open_store(location: str | Path, nprobe: int = 32, settings: Settings | None
 def location_name(location: str | Path) -> str:
     """A location as the user wrote it (``Path`` folds ``milvus://`` into ``milvus:/``)."""
     return str(parse_url(location)) if is_milvus(location) else str(location)
+
+
+def published_generation(location: str | Path) -> int | None:
+    """The generation a reader would open now, or None when there is no index at the location."""
+    if is_milvus(location):
+        from retrieval.store.milvus import published_generation as milvus_generation
+
+        return milvus_generation(parse_url(location))
+    from retrieval.store.local import read_current
+
+    return read_current(Path(location))
 
 
 def check_target(location: str | Path) -> None:

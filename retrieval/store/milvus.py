@@ -675,7 +675,8 @@ class MilvusWriter(_Conn):
             return f"gen == {self.gen}"
         if not self.dead_docs:
             return f"gen <= {self.gen}"
-        return f"gen == {self.gen} or (gen < {self.gen} and not ({in_list('doc_id', sorted(self.dead_docs))}))"
+        kept = in_list("doc_id", sorted(self.dead_docs)).replace(" in [", " not in [", 1)  # lite has no `not (...)`
+        return f"gen == {self.gen} or (gen < {self.gen} and {kept})"
 
     def live_chunks(self) -> int:
         return self._count(self.names.chunks, self._visible())
@@ -748,6 +749,18 @@ class MilvusWriter(_Conn):
         units = sorted({r["unit"] for r in self._scan(self.names.facts, visible, ["unit"])})
         return {"regions": sorted(regions), "outlets": outlets, "dates": [dates[0], dates[-1]] if dates else None,
                 "units": units}
+
+
+def published_generation(url: MilvusUrl, settings: Settings | None = None) -> int | None:
+    """The generation NAME_meta publishes, or None when no build has committed there."""
+    conn = _Conn()
+    conn.url, conn.names = url, Names(url.name)
+    conn.client = connect(url, (settings or Settings()).milvus_timeout_s)
+    try:
+        meta = conn._meta_row("index")
+    finally:
+        conn.client.close()
+    return int(meta["generation"]) if meta and meta.get("generation") else None
 
 
 def _package_version() -> str:
