@@ -327,3 +327,36 @@ def seed_cache(url: str, folder: Path, model: dict) -> int:
         client.upsert(Names(u.name).cache(dim), rows[i:i + 500])
     client.close()
     return len(rows)
+
+
+@needs_milvus
+def test_deletes_a_dead_commit_left_are_finished_by_the_next_build(lite, tmp_path, monkeypatch):
+    from conftest import SEEDS, FakeEncoder
+
+    from retrieval.index import build_index, open_index
+    from retrieval.store.milvus import MilvusWriter
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    s = Settings(corpus=corpus, index=Path(f"{lite.url}/resume"))
+    enc = FakeEncoder()
+    build_index(s, encoder=enc, progress=False)
+    gone = sorted(corpus.glob("*.txt"))[1]
+    gone.unlink()
+    real = MilvusWriter._delete_replaced
+    calls = []
+
+    def dies_once(self, gen, full, doc_ids):
+        calls.append(doc_ids)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # killed right after publishing
+        return real(self, gen, full, doc_ids)
+
+    monkeypatch.setattr(MilvusWriter, "_delete_replaced", dies_once)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(s, encoder=enc, progress=False)
+    idx = open_index(s.index, s, encoder=enc)
+    assert idx.info.generation == 2 and gone.name in {d.doc_id for d in idx.store.list_documents()}  # not yet
+    assert build_index(s, encoder=enc, progress=False).generation == 0  # up to date, and the deletes are done
+    assert calls[1] == [gone.name]
+    assert gone.name not in {d.doc_id for d in open_index(s.index, s, encoder=enc).store.list_documents()}

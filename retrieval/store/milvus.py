@@ -57,6 +57,7 @@ SHORT = 512
 MAX_PLACES = 256
 EMPTY_ARRAY_QUIRK = "Unsupported data type: 0"
 IN_BATCH = 500  # values per `in [...]` expression
+MAX_REPLACED_IDS = 2_000  # removed/changed document ids kept in NAME_meta for a resumed delete
 SCAN_BATCH = 4_000  # rows per page when scanning (queries return primary-key order)
 GEN_COLLECTIONS = ("chunks", "vectors", "documents", "facts")
 CHUNK_FIELDS = ("chunk_id", "doc_id", "ordinal", "title", "section", "subtitle", "text", "norm", "start", "end_",
@@ -480,11 +481,15 @@ class MilvusWriter(_Conn):
         self.dim = int(self.model.get("dim", 0))
         self._call("creating collections", ensure_collections, self.client, self.names, self.dim, self.config,
                    self.settings["bm25"])
-        self._take_lock()
         try:
-            self._open()
+            self._take_lock()
+            try:
+                self._open()
+            except BaseException:
+                self._drop_lock()
+                raise
         except BaseException:
-            self._drop_lock()
+            self.client.close()
             raise
         return self
 
@@ -532,11 +537,22 @@ class MilvusWriter(_Conn):
         self.counts: Counter[str] = Counter()
 
     def _recover(self) -> None:
-        """Rows a killed build left (newer than the published generation), and term ids it gave."""
+        """Rows a killed build left (newer than the published generation), the term ids it gave, and
+        replaced rows a build published but did not finish deleting."""
         for part in GEN_COLLECTIONS:
             self._call("undoing a killed build", self.client.delete, getattr(self.names, part),
                        filter=f"gen > {self.prev_gen}")
         self._call("undoing a killed build", self.client.delete, self.names.terms, filter=f"tid >= {self.next_tid}")
+        replaced = self.prev.get("replaced") or {}
+        if replaced:
+            self._delete_replaced(int(replaced["gen"]), bool(replaced["full"]), list(replaced["doc_ids"]))
+
+    def _delete_replaced(self, gen: int, full: bool, doc_ids: list[str]) -> None:
+        exprs = [f"gen < {gen}"] if full else [f"gen < {gen} and {in_list('doc_id', doc_ids[i:i + IN_BATCH])}"
+                                                for i in range(0, len(doc_ids), IN_BATCH)]
+        for part in GEN_COLLECTIONS:
+            for expr in exprs:
+                self._call("deleting replaced rows", self.client.delete, getattr(self.names, part), filter=expr)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
@@ -710,11 +726,17 @@ class MilvusWriter(_Conn):
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"), **extra,
         }
         manifest["build_seconds"] = round(float(extra.get("build_seconds", 0.0)) + time.perf_counter() - t0, 2)
+        # what this generation replaces, so the next build finishes the deletes if this one dies first
+        # (a long list is left out: the JSON row stays small, and such a build finishes its deletes or
+        # leaves removed documents visible until they are built again, which the log says)
+        dead = sorted(self.dead_docs)
+        manifest["replaced"] = {"gen": self.gen, "full": self.full,
+                                "doc_ids": [] if self.full or len(dead) > MAX_REPLACED_IDS else dead}
         self._put_meta("index", manifest)  # published: readers now see generation self.gen
         self.committed = True
-        for part in GEN_COLLECTIONS:
-            for expr in self._dead_exprs():
-                self._call("deleting replaced rows", self.client.delete, getattr(self.names, part), filter=expr)
+        if len(dead) > MAX_REPLACED_IDS and not self.full:
+            log.info("%d documents replaced: deleting their old rows now (not resumable)", len(dead))
+        self._delete_replaced(self.gen, self.full, dead)
         return manifest
 
     def _update_terms(self) -> None:
