@@ -361,3 +361,24 @@ def test_deletes_a_dead_commit_left_are_finished_by_the_next_build(lite, tmp_pat
     assert build_index(s, encoder=enc, progress=False).generation == 0  # up to date, and the deletes are done
     assert calls[1] == [gone.name]
     assert gone.name not in {d.doc_id for d in open_index(s.index, s, encoder=enc).store.list_documents()}
+
+
+def test_a_missing_extra_is_one_line(monkeypatch):
+    import sys
+
+    from retrieval.index import open_index
+
+    monkeypatch.setitem(sys.modules, "pymilvus", None)  # import fails as if not installed
+    with pytest.raises(UserError, match=r"pip install 'policyqa\[milvus\]'"):
+        open_index("milvus://127.0.0.1:19530/policyqa")
+
+
+def test_cli_store_option_and_env_select_milvus(monkeypatch):
+    from retrieval.cli import _settings, build_parser
+
+    args = build_parser().parse_args(["search", "--store", "milvus://h:1/x", "q"])
+    assert str(_settings(args).index) == "milvus:/h:1/x" and parse_url(_settings(args).index).name == "x"
+    monkeypatch.setenv("POLICYQA_STORE", "milvus://h:2/y")
+    assert parse_url(_settings(build_parser().parse_args(["ask", "q"])).index).port == 2
+    monkeypatch.delenv("POLICYQA_STORE")
+    assert str(_settings(build_parser().parse_args(["ask", "q"])).index) == "index"
