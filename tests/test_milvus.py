@@ -290,8 +290,6 @@ def test_seed_gold_with_the_real_model_through_search_and_ask(lite, real_index, 
     from retrieval.cli import main
     from retrieval.evaluation import run_eval
     from retrieval.index import build_index, open_index
-    from retrieval.store.milvus import MilvusWriter
-
     url = f"{lite.url}/real"
     settings = real_index.settings.with_(index=Path(url))
     seed_cache(url, real_index.settings.index, real_index.info.model)
@@ -308,7 +306,6 @@ def test_seed_gold_with_the_real_model_through_search_and_ask(lite, real_index, 
     assert any(h["text"].startswith("廣安區(qū)將緊扣") for h in hits)
     assert main(["ask", "--store", url, "--json", "Which regions set 9.5% targets?"]) == 0
     assert [i["region"] for i in json.loads(capsys.readouterr().out)["items"]] == ["广安区", "岳池县"]
-    assert MilvusWriter  # the writer module imported with the extra
 
 
 def seed_cache(url: str, folder: Path, model: dict) -> int:
