@@ -21,11 +21,12 @@ from retrieval.reading import SUFFIXES
 from retrieval.reading.files import Skipped, with_unlisted
 from retrieval.render import display_text, highlight, md_escape, term_spans
 from retrieval.settings import Settings
-from retrieval.store import Filter
-from retrieval.store.local import is_index_folder, read_current
+from retrieval.store import Filter, is_milvus, published_generation
+from retrieval.store.local import is_index_folder
 from retrieval.types import Answer, Hit
 
-INDEX = Path(os.environ.get("POLICYQA_INDEX", "index"))
+# a folder, or a Milvus index milvus://HOST:PORT/COLLECTION (POLICYQA_STORE wins)
+INDEX = Path(os.environ.get("POLICYQA_STORE") or os.environ.get("POLICYQA_INDEX", "index"))
 CORPUS = Path(os.environ.get("POLICYQA_CORPUS", "corpus"))
 CSS = """<style>
 mark { background: #ffe58a; padding: 0 1px; }
@@ -51,7 +52,7 @@ def load_index(index: str, stamp: float) -> Index:
 def index_stamp() -> float:
     """The served generation: a new build is picked up on the next rerun."""
     try:
-        return float(read_current(INDEX) or 0)
+        return float(published_generation(INDEX) or 0)
     except UserError:
         return -1.0
 
@@ -74,7 +75,12 @@ def build_ui(reason: str) -> None:
 
 
 def get_index() -> Index | None:
-    if not is_index_folder(INDEX):
+    try:
+        exists = published_generation(INDEX) is not None if is_milvus(INDEX) else is_index_folder(INDEX)
+    except UserError as exc:  # a Milvus server that does not answer
+        st.error(md_escape(exc))
+        return None
+    if not exists:
         try:
             build_ui(f"No index at {INDEX} yet: building it from {CORPUS} (once).")
         except UserError as exc:

@@ -22,8 +22,8 @@ from retrieval.errors import UserError
 from retrieval.reading import UnreadableFile, read_path, scan
 from retrieval.reading.files import Skipped
 from retrieval.settings import Settings
+from retrieval.store import check_target, location_name
 from retrieval.store.base import DocumentData, Sentence
-from retrieval.store.local import check_target
 from retrieval.text.chunking import chunk_document
 from retrieval.text.normalize import norm_text, normalize, split_sentences
 from retrieval.text.tokens import TOKENIZER_VERSION, tokenize, tokenize_normalized
@@ -194,7 +194,7 @@ def build_index(
     note("scanning the corpus", 0.0)
     paths, skipped = scan(corpus)
     with open_writer(target, model, index_settings(settings), full=full, wait=False,
-                     ann_min_vectors=settings.ann_min_vectors, nprobe=settings.nprobe) as w:
+                     ann_min_vectors=settings.ann_min_vectors, nprobe=settings.nprobe, config=settings) as w:
         known = w.known_files()
         seen: set[str] = set()
         todo: list[tuple[Path, str, str]] = []  # path, hash, status
@@ -276,7 +276,7 @@ def build_index(
         flush()
         bar.close()
         if not w.changed():
-            return BuildReport(str(target), len(paths), skipped, 0, 0, 0, time.perf_counter() - t0,
+            return BuildReport(location_name(target), len(paths), skipped, 0, 0, 0, time.perf_counter() - t0,
                                unchanged=unchanged, embed_seconds=embed_s)
         if w.live_chunks() == 0:  # leaving without commit keeps the served generation
             raise UserError(f"no readable text under {corpus} ({len(paths)} files, {len(skipped)} skipped): "
@@ -290,7 +290,8 @@ def build_index(
         })
     note("done", 1.0)
     counts = man["counts"]
-    return BuildReport(str(target), len(paths), skipped, counts["documents"], counts["chunks"], counts["facts"],
+    return BuildReport(location_name(target), len(paths), skipped, counts["documents"], counts["chunks"],
+                       counts["facts"],
                        time.perf_counter() - t0, added_n, changed_n, len(removed), unchanged, embedded, reused,
                        man["generation"], embed_s)
 

@@ -60,7 +60,7 @@ def _settings(args: argparse.Namespace):
 
     return Settings().with_(
         corpus=Path(args.corpus) if getattr(args, "corpus", None) else None,
-        index=Path(args.index) if getattr(args, "index", None) else None,
+        index=Path(getattr(args, "store", None) or args.index) if getattr(args, "index", None) else None,
         model=getattr(args, "model", None),
         query_prefix=getattr(args, "query_prefix", None),
         passage_prefix=getattr(args, "passage_prefix", None),
@@ -274,7 +274,7 @@ def cmd_app(args: argparse.Namespace) -> int:
                         "clone the repository and run ./run app")
     if find_spec("streamlit") is None:
         raise UserError("`policyqa app` needs the app extra: pip install 'policyqa[app]' (or ./run setup)")
-    env = dict(os.environ, POLICYQA_INDEX=args.index or "index", POLICYQA_CORPUS=args.corpus or "corpus")
+    env = dict(os.environ, POLICYQA_INDEX=args.store or args.index or "index", POLICYQA_CORPUS=args.corpus or "corpus")
     # loopback unless --host says otherwise: elsewhere the app asks for POLICYQA_ADMIN_TOKEN to rebuild
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
            "--server.port", str(args.port),
@@ -292,8 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True, help="what to do (`policyqa COMMAND -h` for its options)")
 
+    store_help = ("the index in a Milvus server instead of a folder: milvus://HOST:PORT/COLLECTION "
+                  "(default: env POLICYQA_STORE; needs the milvus extra)")
+
     def common(sp, corpus: bool = False) -> None:
         sp.add_argument("--index", default="index", help="index folder (default: index)")
+        sp.add_argument("--store", default=os.environ.get("POLICYQA_STORE") or None, help=store_help)
         sp.add_argument("--model", default=None, help="sentence-transformers name or path (default: bundled e5)")
         if corpus:
             sp.add_argument("--corpus", default="corpus", help="corpus folder (default: corpus)")
@@ -367,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ap = sub.add_parser("app", help="open the browser app")
     ap.add_argument("--index", default="index", help="index folder (default: index)")
+    ap.add_argument("--store", default=os.environ.get("POLICYQA_STORE") or None, help=store_help)
     ap.add_argument("--corpus", default="corpus", help="corpus folder for builds (default: corpus)")
     ap.add_argument("--host", default=DEFAULT.app_host,
                     help=f"address to listen on (default: {DEFAULT.app_host}, this machine only); on any other "

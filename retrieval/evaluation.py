@@ -195,7 +195,10 @@ def _percentile(xs: list[float], p: float) -> float:
 
 def ensure_index(gold: GoldSet, settings: Settings) -> Index:
     """Open the gold set's index, building it when missing or built from another corpus."""
-    s = settings.with_(corpus=gold.corpus, index=gold.index)
+    from retrieval.store import is_milvus
+
+    # a Milvus store named on the command line is used as is; a folder index is the gold set's own
+    s = settings.with_(corpus=gold.corpus, index=None if is_milvus(settings.index) else gold.index)
     if not s.corpus.is_dir():
         raise UserError(f"the corpus of gold set {gold.name} is missing ({s.corpus}): "
                         "run `.venv/bin/python eval/build_pd_gold.py` first")

@@ -25,23 +25,24 @@ def open_index(
 ) -> Searcher:
     """Open an index, checking that its model is the one this package would query it with."""
     settings = (settings or Settings()).with_(index=Path(path))
-    store = open_store(path, nprobe=settings.nprobe)
+    store = open_store(path, nprobe=settings.nprobe, settings=settings)
     model = store.info().model
-    rebuild = f"run `policyqa build --full --index {path}`"
+    where = store.info().location
+    rebuild = f"run `policyqa build --full --index {where}`"
     if encoder is None:
         from retrieval.embedding.model import MODEL_NAME, revision
 
         built = model.get("name")
         want = settings.model or (None if built == MODEL_NAME else built)
         if (want or MODEL_NAME) != built:
-            raise UserError(f"index {path} was built with model {built}, not {want or MODEL_NAME}: {rebuild}")
+            raise UserError(f"index {where} was built with model {built}, not {want or MODEL_NAME}: {rebuild}")
         if want in (None, MODEL_NAME) and model.get("revision") != revision():
-            raise UserError(f"index {path} was built with another build of {built}: {rebuild}")
+            raise UserError(f"index {where} was built with another build of {built}: {rebuild}")
         encoder = Embedder(want, query_prefix=model.get("query_prefix"), passage_prefix=model.get("passage_prefix"),
                            batch_size=settings.batch_size)
     elif encoder.name != model.get("name"):
-        raise UserError(f"index {path} was built with model {model.get('name')}, not {encoder.name}: {rebuild}")
+        raise UserError(f"index {where} was built with model {model.get('name')}, not {encoder.name}: {rebuild}")
     elif model.get("dim") and getattr(encoder, "dim", model["dim"]) != model["dim"]:
-        raise UserError(f"index {path} holds {model['dim']}-dimensional vectors, the encoder makes {encoder.dim}: "
+        raise UserError(f"index {where} holds {model['dim']}-dimensional vectors, the encoder makes {encoder.dim}: "
                         f"{rebuild}")
     return Searcher(store, encoder, settings)

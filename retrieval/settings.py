@@ -46,6 +46,22 @@ class Settings:
     ann_min_vectors: int = 200_000
     nprobe: int = 32  # IVF lists probed per query
     k: int = 10
+    # Milvus backend (`--store milvus://HOST:PORT/COLLECTION`, retrieval/store/milvus.py, docs/milvus.md)
+    # BM25 leg: "own" = our jieba terms as sparse vectors (tf saturation per chunk, idf in the query:
+    # exact, same tokens as the local store) or "builtin" = Milvus's BM25 function with its jieba analyzer
+    milvus_bm25: str = "own"
+    # stored per-chunk BM25 weights use one average chunk length; when the live average drifts
+    # further than this share from it, commit rewrites every chunk's weights (0 = always exact)
+    milvus_avgdl_tolerance: float = 0.05
+    # dense index: FLAT is exact (and what milvus-lite serves); HNSW on a cluster (docs/milvus.md)
+    milvus_dense_index: str = field(default_factory=lambda: os.environ.get("POLICYQA_MILVUS_INDEX", "FLAT"))
+    milvus_hnsw_m: int = 16
+    milvus_hnsw_ef_construction: int = 200
+    milvus_search_ef: int = 128  # HNSW ef at query time (>= depth)
+    milvus_batch_rows: int = 500  # rows per insert/upsert request
+    milvus_timeout_s: float = 10.0  # connecting, and each request
+    milvus_meta_ttl_s: float = 1.0  # a reader re-reads the published generation at most this often
+    milvus_lock_stale_s: float = 6 * 3600.0  # a build lock older than this is taken over (a killed build)
     # Files larger than this are skipped, named, with this reason (0 = no limit; env
     # POLICYQA_MAX_FILE_BYTES). Sized by measurement: the People's Daily build (5,005 paragraphs of
     # ~128 characters, about 1.9 MB of UTF-8, 19,000 vectors with their sentences) took 7 minutes

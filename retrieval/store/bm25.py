@@ -137,3 +137,14 @@ class Postings:
         mode = "r" if mmap else None
         arrs = [np.load(folder / name, mmap_mode=mode, allow_pickle=False) for name in POSTINGS_FILES]
         return cls(*arrs, k1=k1, b=b)
+
+
+def saturation(tf: np.ndarray, dl: np.ndarray | float, avgdl: float, k1: float, b: float) -> np.ndarray:
+    """BM25's per-(term, chunk) factor without idf: ``tf (k1+1) / (tf + k1 (1 - b + b dl/avgdl))``.
+
+    A score is ``sum over query terms of idf(t) * saturation(t, chunk)``: a backend can store this
+    factor per chunk (it depends on the chunk and on avgdl only) and put the idf, which changes
+    with every add or delete, into the query vector; the inner product is then exact BM25.
+    """
+    tf = np.asarray(tf, dtype=np.float64)
+    return tf * (k1 + 1) / (tf + k1 * (1 - b + b * np.asarray(dl, dtype=np.float64) / avgdl))
