@@ -18,7 +18,6 @@ from retrieval.index import Index, build_index, open_index
 from retrieval.ingest import remove, save
 from retrieval.progress import with_eta
 from retrieval.reading import SUFFIXES
-from retrieval.reading.files import Skipped, with_unlisted
 from retrieval.render import display_text, highlight, md_escape, term_spans
 from retrieval.settings import Settings
 from retrieval.store import Filter, is_milvus, published_generation
@@ -57,12 +56,6 @@ def index_stamp() -> float:
         return -1.0
 
 
-@st.cache_data(show_spinner=False)
-def skipped_lines(recorded: list[dict], corpus: str, stamp: float) -> list[str]:
-    """What the build skipped plus what a corpus scan names that it did not see, once per build."""
-    return [f"{s.path} ({s.reason})" for s in with_unlisted([Skipped(**r) for r in recorded], Path(corpus))]
-
-
 def build_ui(reason: str) -> None:
     """Build the index in the page, with progress."""
     st.info(md_escape(reason))
@@ -70,7 +63,7 @@ def build_ui(reason: str) -> None:
     draw = with_eta(lambda msg, f: bar.progress(f, text=md_escape(msg)))
     report = build_index(settings(), progress=False, on_progress=draw)
     st.success(md_escape(report.line()))
-    for s in with_unlisted(report.skipped, CORPUS):
+    for s in report.skipped:
         st.warning(md_escape(f"skipped {s.path}: {s.reason}"))
 
 
@@ -247,7 +240,7 @@ def index_tab(idx: Index) -> None:
         "model": info.model["name"], "dimension": info.model["dim"], "built at": info.built_at,
         "build seconds": info.build_seconds, "corpus": info.corpus,
     })
-    skipped = skipped_lines([dict(x) for x in info.skipped], str(CORPUS), index_stamp())
+    skipped = [f"{s['path']} ({s['reason']})" for s in info.skipped]
     if skipped:
         st.warning(md_escape("Skipped files: " + "; ".join(skipped)))
     address = st.get_option("server.address")

@@ -22,7 +22,7 @@ from retrieval.errors import UserError
 from retrieval.reading import UnreadableFile, read_path, scan
 from retrieval.reading.files import Skipped
 from retrieval.settings import Settings
-from retrieval.store import check_target, location_name
+from retrieval.store import location_name
 from retrieval.store.base import DocumentData, Sentence
 from retrieval.text.chunking import chunk_document
 from retrieval.text.normalize import norm_text, normalize, split_sentences
@@ -187,7 +187,6 @@ def build_index(
         raise UserError(f"corpus folder {corpus} does not exist: create it and put documents in it")
     from retrieval.store import open_writer
 
-    check_target(target)
     encoder = encoder or Embedder(settings.model, settings.query_prefix, settings.passage_prefix, settings.batch_size)
     model = _describe(encoder)
     rev = _model_revision(model)

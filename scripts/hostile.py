@@ -51,7 +51,7 @@ def _alone(path: Path, corpus: Path) -> str:
 def corpus_part(base: Path) -> dict[str, int]:
     from retrieval.cli import main
     from retrieval.index import build_index, open_index
-    from retrieval.reading.files import scan, with_unlisted
+    from retrieval.reading.files import scan
     from retrieval.settings import Settings
 
     corpus = base / "corpus"
@@ -76,7 +76,7 @@ def corpus_part(base: Path) -> dict[str, int]:
         log.error("the build crashed: %s: %s", type(exc).__name__, exc)
         counts["crashed"] = counts["tried"]
         return dict(counts)
-    named |= {Path(s.path).relative_to(corpus).as_posix() for s in with_unlisted(report.skipped, corpus)}
+    named |= {Path(s.path).relative_to(corpus).as_posix() for s in report.skipped}
     for rel in expected:
         if rel in index.documents:
             counts["indexed"] += 1

@@ -65,11 +65,10 @@ def cli(hostile, monkeypatch, capsys):
 
 
 def test_every_bad_entry_is_named_and_every_good_one_indexed(hostile):
-    from retrieval.reading.files import with_unlisted
 
     settings, expected, report, index = hostile
     named = {Path(s.path).relative_to(settings.corpus).as_posix(): s.reason
-             for s in with_unlisted(report.skipped, settings.corpus)}
+             for s in report.skipped}
     for rel, outcome in expected.items():
         if outcome == "skipped":
             assert rel in named, f"{rel!r} was skipped without being named"
@@ -85,10 +84,9 @@ def test_every_bad_entry_is_named_and_every_good_one_indexed(hostile):
 
 @pytest.mark.skipif(IS_ROOT, reason="running as root, which reads a chmod 000 file or folder anyway")
 def test_unreadable_file_and_folder_are_named(hostile):
-    from retrieval.reading.files import with_unlisted
 
-    settings, _, report, _ = hostile
-    named = {Path(s.path).name: s.reason for s in with_unlisted(report.skipped, settings.corpus)}
+    _settings, _, report, _ = hostile
+    named = {Path(s.path).name: s.reason for s in report.skipped}
     assert "ermission" in named["unreadable.txt"]
     assert "folder not readable" in named["locked"]
 

@@ -107,16 +107,6 @@ def find_files(corpus: Path) -> list[Path]:
     return files
 
 
-def with_unlisted(skipped: list[Skipped], corpus: Path) -> list[Skipped]:
-    """A build's skipped list plus what ``scan`` names that the build did not see.
-
-    For builds that list files with ``find_files``: dangling or looping links, unreadable
-    folders and the like never reach their reader, so they would go unnamed.
-    """
-    seen = {s.path for s in skipped}
-    return list(skipped) + [s for s in scan(corpus)[1] if s.path not in seen]
-
-
 def is_binary(text: str) -> bool:
     """True when more than BINARY_SHARE of the characters are control characters."""
     if not text:

@@ -253,10 +253,7 @@ class LocalStore:
         self._local = threading.local()
         self._filters: OrderedDict[Filter, tuple[np.ndarray, np.ndarray, float]] = OrderedDict()
         self._filters_lock = threading.Lock()
-        try:
-            n = self._q(f"SELECT count(*) FROM chunks WHERE {VIS}", (gen, gen))[0][0]
-        except UserError:
-            raise
+        n = self._q(f"SELECT count(*) FROM chunks WHERE {VIS}", (gen, gen))[0][0]
         if n != self.manifest["counts"]["chunks"]:
             raise UserError(f"index {folder}: the database holds {n} chunks, the manifest "
                             f"{self.manifest['counts']['chunks']}: {rebuild}")
@@ -843,10 +840,3 @@ class LocalWriter:
             os.fsync(dfd)
         finally:
             os.close(dfd)
-
-
-def manifest_summary(manifest: dict) -> dict:
-    """The parts of a manifest worth showing."""
-    return {k: manifest.get(k) for k in ("generation", "counts", "model", "built_at", "build_seconds", "dense")}
-
-
