@@ -202,8 +202,11 @@ def _slow_build(settings: Settings, full: bool, phase: Any, ready: Any, pause: f
     phase.value = 7
 
 
-def _search_loop(index: Path, settings: Settings, refs: dict, stop: Any, out: Any) -> None:
-    """Searcher process: open the index and search, again and again, until told to stop."""
+def _search_loop(index: Path, settings: Settings, refs: dict, stop: Any, out: Any, searching: Any) -> None:
+    """Searcher process: open the index and search, again and again, until told to stop.
+
+    ``searching`` is set after the first search, so the kills start only once searches run.
+    """
     encoder, rng = FakeEncoder(), random.Random(7)
     n = failed = foreign = 0
     errors: list[str] = []
@@ -221,6 +224,7 @@ def _search_loop(index: Path, settings: Settings, refs: dict, stop: Any, out: An
             if len(errors) < 3:
                 errors.append(traceback.format_exc())
             continue
+        searching.set()
         if got not in (refs["A"][i], refs["B"][i]):
             foreign += 1
     out.put((n, failed, foreign, errors))
@@ -303,11 +307,14 @@ def kill_test(work: Path, kills: int = 20, seed: int = 13, pause: float = 0.01,
         proc.join()
         return proc.exitcode
 
-    stop, out = ctx.Event(), ctx.Queue()
-    searcher = ctx.Process(target=_search_loop, args=(index, settings, refs, stop, out))
+    stop, out, searching = ctx.Event(), ctx.Queue(), ctx.Event()
+    searcher = ctx.Process(target=_search_loop, args=(index, settings, refs, stop, out, searching))
     searcher.start()
     rep = KillReport()
     try:
+        # on a loaded machine the searcher's cold start can outlast a few kills: kill only once it searches
+        if not searching.wait(600):
+            raise RuntimeError(f"the searcher did not start (exit {searcher.exitcode})")
         i = 0
         while rep.kills < kills and i < 3 * kills:
             full = rep.kills % 2 == 0
