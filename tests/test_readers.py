@@ -138,16 +138,26 @@ def test_encrypted_pdf_says_it_needs_a_password():
 
 
 @pytest.mark.parametrize("fmt", ["docx", "html"])
-def test_table_rows_are_table_lines_whose_figures_reach_facts(rendered, fmt):
-    _, _, doc = next(r for r in rendered[fmt] if r[1].name.startswith("004"))
-    rows = [ln for ln in doc.lines if ln.kind == "table"]
-    assert [ln.text for ln in rows][:2] == ["指标｜数值", "规上工业增加值增速｜9.5%"]
+def test_table_rows_are_table_lines_whose_figures_reach_facts(fmt):
+    doc, a = next((d, x) for d, x in F.load_articles(SEEDS) if x.name.startswith("004"))
+    rows = [*F.figure_rows(doc), ("规上工业企业利润增速", "12.3%")]  # the last row states what the text does not
+    render = {"docx": F.render_docx, "html": F.render_html}[fmt]
+    doc = read_bytes(render(a, rows), f"a.{fmt}", f"a.{fmt}")
+    lines = [ln for ln in doc.lines if ln.kind == "table"]
+    assert [ln.text for ln in lines][:2] == ["指标｜数值", "规上工业增加值增速｜9.5%"]
     chunks = chunk_document(doc)
     assert any(c.text == "规上工业增加值增速｜9.5%" for c in chunks)
-    row = rows[1]
-    facts = [f for f in facts_of_document(doc, chunks) if row.start <= f.start < row.start + len(row.text)]
-    assert [(f.subject, f.value, f.unit) for f in facts] == [("规上工业增加值增速", 9.5, "%")]
-    assert doc.text[facts[0].value_start : facts[0].value_end] == "9.5%"
+    facts = facts_of_document(doc, chunks)
+
+    def of_row(row):
+        return [(f.subject, f.value, f.unit) for f in facts if row.start <= f.start < row.start + len(row.text)]
+
+    new = of_row(lines[-1])
+    assert new == [("规上工业企业利润增速", 12.3, "%")]
+    assert doc.text[next(f for f in facts if f.value == 12.3).value_start:][:5] == "12.3%"
+    # a row restating a figure of the text is one statement: the sentence, with its context, is the fact
+    assert of_row(lines[1]) == []
+    assert any(f.value == 9.5 and "规上工业增加值增速" in norm_text(f.sentence) and "｜" not in f.sentence for f in facts)
 
 
 def test_same_stem_in_two_formats_gives_two_documents(tmp_path):

@@ -126,8 +126,13 @@ def _chunk_for(chunks: list[Chunk], pos: int) -> Chunk | None:
 
 
 def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
-    """Facts of one document's body, subtitle and table lines (a subtitle's facts belong to its section)."""
+    """Facts of one document's body, subtitle and table lines (a subtitle's facts belong to its section).
+
+    A table row that restates a figure the text states (same quantity, the row's words in the
+    text's sentence) is one statement, not two: the sentence, with its context, is kept.
+    """
     facts: list[Fact] = []
+    table_clauses: dict[int, str] = {}  # index in facts -> the row's words for the figure
     for line in doc.lines:
         if line.kind not in ("body", "subtitle", "table"):
             continue
@@ -156,6 +161,8 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                 place = places[0] if places else None
                 o_start, o_end = nz.original_span(fig.start, fig.end)
                 key = f"{chunk.chunk_id}:{s_start + o_start}:{fig.raw}"
+                if line.kind == "table":
+                    table_clauses[len(facts)] = re.sub(r"[\s｜|]+", "", clause)
                 facts.append(Fact(
                     fact_id=hashlib.sha1(key.encode()).hexdigest()[:16],
                     doc_id=doc.doc_id,
@@ -179,7 +186,15 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                     direction=fig.direction,
                     approx=fig.approx,
                 ))
-    return facts
+    if not table_clauses:
+        return facts
+    stated = [f for i, f in enumerate(facts) if i not in table_clauses]
+
+    def restated(f: Fact, words: str) -> bool:
+        return bool(words) and any(g.value == f.value and g.unit == f.unit and words in normalize(g.sentence).text
+                                   for g in stated)
+
+    return [f for i, f in enumerate(facts) if i not in table_clauses or not restated(f, table_clauses[i])]
 
 
 def extract_facts(docs: list[Document], chunks: list[Chunk]) -> list[Fact]:
