@@ -12,14 +12,14 @@ from pathlib import Path
 import streamlit as st
 
 from retrieval.access import is_loopback, may_change_index
-from retrieval.answer.extractive import answer_question, filter_facts
+from retrieval.answer.extractive import answer_question, facts_for
 from retrieval.errors import UserError
 from retrieval.index import Index, build_index, open_index
 from retrieval.ingest import remove, save
 from retrieval.progress import with_eta
 from retrieval.reading import SUFFIXES
 from retrieval.render import display_text, highlight, md_escape, term_spans
-from retrieval.settings import Settings
+from retrieval.settings import DEFAULT, Settings
 from retrieval.store import Filter, is_milvus, published_generation
 from retrieval.store.local import is_index_folder
 from retrieval.types import Answer, Hit
@@ -140,13 +140,15 @@ def answer_ui(idx: Index, ans: Answer, simplified: bool) -> None:
         return
     rows = []
     for it in ans.items:
-        meta = idx.documents[it.doc_id]
         rows.append({"region": it.region, "period": it.period, "value": it.value, "quote": it.quote,
-                     "source": f"{meta['title']} ({it.doc_id})"})
+                     "date": it.date, "outlet": it.outlet, "source": f"{it.title} ({it.doc_id})"})
     st.dataframe(rows, hide_index=True, width="stretch")
     for it in ans.items:
+        page = idx.chunks[it.chunk_id].page
+        where = " · ".join(x for x in (it.region, it.title, it.outlet, it.date, f"p. {page}" if page else "",
+                                       it.doc_id) if x)
         st.html(f'<div class="pq-hit">「{quote_html(idx, it.doc_id, it.span, it.highlights, simplified)}」'
-                f'<div class="pq-meta">{highlight(it.region, [])} · {highlight(it.doc_id, [])}</div></div>')
+                f'<div class="pq-meta">{highlight(where, [])}</div></div>')
 
 
 def hit_ui(idx: Index, hit: Hit, query: str, simplified: bool) -> None:
@@ -195,11 +197,10 @@ def ask_tab(idx: Index, f: dict) -> None:
                    "Which regions set 9.5% targets?")
         return
     where = make_filter(f)
-    if where is None:
-        ans = answer_question(idx, question, mode=f["mode"], alpha=f["alpha"])
-        answer_ui(idx, ans, f["simplified"])
-    else:
-        st.caption("Filters are on: showing matching passages (answers use the whole corpus).")
+    if where is not None:
+        st.caption("Filters are on: the answer and the passages come from matching documents only.")
+    ans = answer_question(idx, question, mode=f["mode"], alpha=f["alpha"], where=where)
+    answer_ui(idx, ans, f["simplified"])
     hits = idx.search(question, k=f["k"], mode=f["mode"], alpha=f["alpha"], where=where)
     st.subheader(f"Passages ({f['mode']})")
     if not hits:
@@ -216,10 +217,12 @@ def figures_tab(idx: Index) -> None:
     region = c1.text_input("Region (e.g. 广安市, 岳池县)", key="fact_region")
     units = list(idx.store.facets().units)
     unit = c2.selectbox("Unit", ["(all)", *units], key="fact_unit")
-    facts = filter_facts(idx.facts, region=region or None, unit=None if unit == "(all)" else unit)
+    limit = DEFAULT.facts_shown
+    facts = facts_for(idx, region=region or None, unit=None if unit == "(all)" else unit, limit=limit)
     rows = [{"region": f.region, "subject": f.subject, "value": f.value, "unit": f.unit, "period": f.period,
              "qualifier": f.qualifier, "quote": f.sentence, "source": f.doc_id} for f in facts]
-    st.caption(f"{len(rows)} stated figures")
+    st.caption(f"the first {limit:,} stated figures: narrow by region or unit" if len(rows) == limit
+               else f"{len(rows)} stated figures")
     st.dataframe(rows, hide_index=True, width="stretch")
     import csv
     import io

@@ -34,6 +34,15 @@ def _positive(value: str) -> int:
     return n
 
 
+def _iso_date(value: str) -> str:
+    import datetime
+
+    try:
+        return datetime.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date as YYYY-MM-DD, not {value!r}") from None
+
+
 def _version() -> str:
     from importlib import metadata
 
@@ -164,7 +173,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     index = _open(args)
     for question in args.question:
-        ans = answer_question(index, question)
+        ans = answer_question(index, question, where=_filter(args))
         if args.json:
             _emit({
                 "question": ans.question, "kind": ans.kind, "answer": ans.answer, "supported": ans.supported,
@@ -174,12 +183,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
             continue
         _say(f"# {question}  [{ans.kind}]\n{ans.answer}")
         for i in ans.items:
-            _say(f"  - {i.region or '?'} {i.period} {i.value}: 「{i.quote}」 ({i.doc_id})")
+            source = ", ".join(x for x in (i.doc_id, i.outlet, i.date) if x)
+            _say(f"  - {i.region or '?'} {i.period} {i.value}: 「{i.quote}」 ({source})")
     return 0
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
-    from retrieval.answer.extractive import filter_facts
+    from retrieval.answer.extractive import facts_for
     from retrieval.text.normalize import norm_text
     from retrieval.text.regions import mentions
     from retrieval.types import Quote
@@ -188,10 +198,9 @@ def cmd_facts(args: argparse.Namespace) -> int:
     units = list(index.store.facets().units)
     if args.unit and norm_text(args.unit) not in units:
         raise UserError(f"unknown unit {args.unit!r}: the index has {', '.join(units) or 'no facts'}")
-    named = {x for f in index.facts for x in (f.region, f.province, f.city, f.county) if x}
-    if args.region and not mentions(norm_text(args.region)) and norm_text(args.region) not in named:
+    facts = facts_for(index, region=args.region, unit=args.unit)
+    if args.region and not facts and not mentions(norm_text(args.region)):
         raise UserError(f"unknown region {args.region!r}: name a province, city or county (e.g. 广安市)")
-    facts = filter_facts(index.facts, region=args.region, unit=args.unit)
     if args.json:
         for f in facts:
             _emit({**f.to_json(), "quote": Quote.of_fact(f).to_json()})
@@ -302,6 +311,14 @@ def build_parser() -> argparse.ArgumentParser:
         if corpus:
             sp.add_argument("--corpus", default="corpus", help="corpus folder (default: corpus)")
 
+    def filters(sp) -> None:
+        """The same declarative filter on search and ask."""
+        sp.add_argument("--region", action="append", help="only chunks in this region (any level; repeatable)")
+        sp.add_argument("--doc", action="append", help="only this document id (repeatable)")
+        sp.add_argument("--outlet", action="append", help="only documents from this outlet (repeatable)")
+        sp.add_argument("--since", type=_iso_date, default=None, help="only documents dated on or after YYYY-MM-DD")
+        sp.add_argument("--until", type=_iso_date, default=None, help="only documents dated on or before YYYY-MM-DD")
+
     b = sub.add_parser("build", help="build the index from the corpus")
     common(b, corpus=True)
     b.add_argument("--query-prefix", default=None, help="text put before questions (default: the model's own)")
@@ -329,17 +346,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid",
                    help="hybrid fuses keyword (bm25) and embedding (dense) ranks (default: hybrid)")
     s.add_argument("--json", action="store_true", help="one JSON line per query")
-    s.add_argument("--region", action="append", help="only chunks in this region (any level; repeatable)")
-    s.add_argument("--doc", action="append", help="only this document id (repeatable)")
-    s.add_argument("--outlet", action="append", help="only documents from this outlet (repeatable)")
-    s.add_argument("--since", default=None, help="only documents dated on or after YYYY-MM-DD")
-    s.add_argument("--until", default=None, help="only documents dated on or before YYYY-MM-DD")
+    filters(s)
     s.add_argument("query", nargs="+", help="one or more queries (Chinese in either script, or English)")
     s.set_defaults(func=cmd_search)
 
     a = sub.add_parser("ask", help="cited answers to one or more questions")
     common(a)
     a.add_argument("--json", action="store_true", help="one JSON line per question")
+    filters(a)
     a.add_argument("question", nargs="+", help="one or more questions (Chinese in either script, or English)")
     a.set_defaults(func=cmd_ask)
 

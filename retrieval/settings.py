@@ -46,6 +46,7 @@ class Settings:
     ann_min_vectors: int = 200_000
     nprobe: int = 32  # IVF lists probed per query
     k: int = 10
+    facts_shown: int = 5000  # rows of the app's figures table (the CSV download has the same rows)
     # Milvus backend (`--store milvus://HOST:PORT/COLLECTION`, retrieval/store/milvus.py, docs/milvus.md)
     # BM25 leg: "own" = our jieba terms as sparse vectors (tf saturation per chunk, idf in the query:
     # exact, same tokens as the local store) or "builtin" = Milvus's BM25 function with its jieba analyzer

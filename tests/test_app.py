@@ -77,3 +77,31 @@ def test_missing_index_is_built_in_the_page(tmp_path, monkeypatch):
     assert (index / "CURRENT").exists()
     assert any("built" in e.value for e in at.success)
     assert os.path.isdir(index)
+
+
+def test_answers_show_with_several_dated_documents_and_follow_the_date_filter(tmp_path, monkeypatch):
+    from datetime import date
+
+    from retrieval.index import build_index
+    from retrieval.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(Path(__file__).resolve().parent.parent / "corpus" / "004_04f38ca700b2c47f.txt", corpus)
+    (corpus / "old.txt").write_text("绵阳市2022年工业经济工作要点\n发布时间：2022-03-01\n来源：绵阳日报\n\n"
+                                    "绵阳市提出，全年规上工业增加值增长8%。\n", encoding="utf-8")
+    (corpus / "new.txt").write_text("绵阳市工业经济形势分析\n发布时间：2023-02-15\n来源：四川日报\n\n"
+                                    "绵阳市提出，全年规上工业增加值增长9%。\n", encoding="utf-8")
+    settings = Settings(corpus=corpus, index=tmp_path / "index")
+    build_index(settings, progress=False)
+    at = _app(settings.index, corpus, monkeypatch)
+    at.text_input(key="question").input("哪些地区提出了9.5%的增长目标?").run()
+    page = _html(at)
+    assert "广安区（一季度" in page  # the untouched date slider filters nothing: the undated article answers
+    at.text_input(key="question").input("绵阳市最新的规上工业增加值增长目标是多少").run()
+    page = _html(at)
+    assert "绵阳市：9%" in page and "2023-02-15" in page
+    at.slider(key="dates").set_range(date(2022, 3, 1), date(2022, 6, 30)).run()
+    assert not at.exception
+    page = _html(at)
+    assert "绵阳市：8%" in page and "绵阳市：9%" not in page and "2022-03-01" in page

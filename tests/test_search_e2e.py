@@ -66,3 +66,18 @@ def test_an_index_from_another_model_build_is_refused(real_index, tmp_path):
     path.write_text(json.dumps(man), encoding="utf-8")
     with pytest.raises(UserError, match="policyqa build"):
         open_index(copy)
+
+
+def test_cli_ask_takes_the_search_filters(real_index, capsys):
+    from retrieval.cli import main
+
+    base = ["ask", "--index", str(real_index.folder), "--json"]
+    assert main([*base, "--since", "2024-01-01", "哪些地区提出了9.5%的增长目标?"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert not out["supported"] and out["items"] == []  # the seeds' one dated article is from 2023
+    assert main([*base, "--until", "2099-12-31", "福建如何推动拟投产的重点工业项目尽快投产"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["supported"] and {i["date"] for i in out["items"]} == {"2023-08-11"}
+    with pytest.raises(SystemExit) as bad:
+        main([*base, "--since", "2023/08/01", "x"])
+    assert bad.value.code == 2 and "YYYY-MM-DD" in capsys.readouterr().err

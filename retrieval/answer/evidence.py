@@ -9,7 +9,7 @@ terms occur there is content the evidence does not support.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from retrieval.answer.question import Question
 from retrieval.search.translate import EN_WORD, EXTRA_STOP, expand_english, vocabulary_pinyin
@@ -25,6 +25,7 @@ EN_GENERIC = frozenset(
     district districts area areas place places zone zones set sets target targets aim aims plan plans goal goals
     achieve achieved reach launch launched percent per cent total number value rate year years this each every
     new add added get make take hold held include including did does do is are was were will
+    latest newest recent recently most currently
     """.split()
 )
 # an English place word after a name: the Chinese suffix of its level
@@ -169,12 +170,15 @@ def inside(province: str, city: str, county: str, region: str, p: Place) -> bool
     return province == p.province
 
 
-def where_for(place: Place | None, written: str = "") -> Filter | None:
-    """The one search filter the answerer uses: chunks in the question's region or naming it.
+def where_for(place: Place | None, base: Filter | None = None) -> Filter | None:
+    """The search filter of an answer: the analyst's filter (``base``) narrowed to the question's region.
 
-    ("重庆工业" in a 武胜县 paragraph names 重庆市.) A declarative filter: the store matches the
-    region at any level or the places each chunk names (extracted at build time).
+    The question's region matches chunks in it at any level or naming it ("重庆工业" in a 武胜县
+    paragraph names 重庆市: the store matches the places each chunk names, extracted at build
+    time). Regions the analyst chose win over the one the question names.
     """
-    if place is None:
-        return None
-    return Filter(regions=(place.name,), region_mentions=True)
+    if base is not None and base.is_empty():
+        base = None
+    if place is None or (base is not None and base.regions):
+        return base
+    return replace(base or Filter(), regions=(place.name,), region_mentions=True)

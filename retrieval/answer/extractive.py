@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from retrieval.answer.evidence import Support, english_region, inside, support_for, where_for
 from retrieval.answer.question import Question, analyze
 from retrieval.index import Index
-from retrieval.store import FactQuery
+from retrieval.store import FactQuery, Filter
 from retrieval.text.facts import enumerated
 from retrieval.text.figures import format_value, quantity, same_quantity, unit_fits
 from retrieval.text.normalize import normalize
@@ -60,20 +60,16 @@ class Candidate:
     score: float
 
 
-def filter_facts(facts: list[Fact], region: str | None = None, unit: str | None = None) -> list[Fact]:
-    """Facts in a region (any level, either script) and/or with a unit."""
-    out = facts
+def facts_for(index: Index, region: str | None = None, unit: str | None = None,
+              limit: int | None = None) -> list[Fact]:
+    """Facts in a region (any level, either script, a short name as 广安) and/or with a unit, selected by the store."""
+    regions: tuple[str, ...] = ()
     if region:
-        places = mentions(normalize(region).text)
-        if places:
-            out = [f for f in out if inside(f.province, f.city, f.county, f.region, places[0])]
-        else:
-            name = normalize(region).text
-            out = [f for f in out if name in (f.region, f.province, f.city, f.county)]
-    if unit:
-        u = normalize(unit).text
-        out = [f for f in out if f.unit == u]
-    return out
+        name = normalize(region).text
+        places = mentions(name)
+        regions = (places[0].name,) if places else (name,)
+    units = (normalize(unit).text,) if unit else ()
+    return index.facts_where(FactQuery(regions=regions, units=units, limit=limit))
 
 
 def _level(province: str, city: str, county: str) -> int | None:
@@ -180,6 +176,17 @@ def _provenance(index: Index, doc_id: str) -> dict[str, str]:
     doc = index.documents[doc_id]
     return {"title": normalize(doc.get("title") or "").text, "outlet": doc.get("outlet") or "",
             "date": doc.get("date") or ""}
+
+
+def _newest_first(index: Index, q: Question, items: list, chunk_of) -> list:
+    """For a question about the latest state or a year: the newest source document first.
+
+    A stable sort on the document date, so the best-supported item of each date keeps its
+    place; undated documents come after dated ones. Other questions keep the given order.
+    """
+    if not (q.latest or q.year):
+        return items
+    return sorted(items, key=lambda x: index.documents[chunk_of(x).doc_id].get("date") or "", reverse=True)
 
 
 def _highlights(doc_text: str, start: int, end: int, terms: tuple[str, ...], extra=()) -> tuple[tuple[int, int], ...]:
@@ -318,7 +325,7 @@ def _regions_with_figure(index: Index, q: Question, sup: Support, hits: list[Hit
 
 
 def _regions_by_text(index: Index, q: Question, sup: Support, hits: list[Hit]) -> Answer:
-    for s in _sentences(index, q, sup, hits)[:5]:
+    for s in _newest_first(index, q, _sentences(index, q, sup, hits)[:5], lambda s: s.hit.chunk):
         names = _sentence_regions(index, q, s)
         if names:
             item = _sentence_item(index, s, "、".join(names), sup, q.period)
@@ -327,7 +334,7 @@ def _regions_by_text(index: Index, q: Question, sup: Support, hits: list[Hit]) -
 
 
 def _figure_answer(index: Index, q: Question, sup: Support, hits: list[Hit]) -> Answer:
-    cands = _figure_candidates(index, q, sup, hits)
+    cands = _newest_first(index, q, _figure_candidates(index, q, sup, hits), lambda c: c.hit.chunk)
     if not cands:
         return _unsupported(q, hits, "检索到的段落中没有给出这个数字的句子")
     f = cands[0].fact
@@ -350,7 +357,7 @@ def _figure_answer(index: Index, q: Question, sup: Support, hits: list[Hit]) -> 
 
 
 def _passages_answer(index: Index, q: Question, sup: Support, hits: list[Hit]) -> Answer:
-    best = _sentences(index, q, sup, hits)[:3]
+    best = _newest_first(index, q, _sentences(index, q, sup, hits), lambda s: s.hit.chunk)[:3]
     if not best:
         return _unsupported(q, hits, "没有找到直接回答这个问题的句子")
     items = tuple(_sentence_item(index, s, _region_of(index, s), sup) for s in best)
@@ -365,21 +372,27 @@ def _unsupported(q: Question, hits: list[Hit], why: str) -> Answer:
     return Answer(q.text, q.kind, line, (), tuple(hits), False)
 
 
-def answer_question(index: Index, question: str, mode: str = "hybrid", alpha: float | None = None) -> Answer:
-    """Answer from the index alone: quoted, sourced, or plainly unsupported."""
+def answer_question(index: Index, question: str, mode: str = "hybrid", alpha: float | None = None,
+                    where: Filter | None = None) -> Answer:
+    """Answer from the index alone: quoted, sourced, or plainly unsupported.
+
+    ``where`` limits the evidence (regions, documents, outlets, dates) as it limits a search.
+    """
     q = analyze(question)
     k = REGIONS_K if q.kind == "which_regions" else EVIDENCE_K
     # figures as the corpus writes them ("百分之九点五" -> "9.5%", "9.5 percent" -> "9.5%")
     shown = [format_value(f.value, f.unit) for f in q.figures]
     query = " ".join([question, *(v for v in shown if v not in question)])
+    where = where if where is not None and not where.is_empty() else None
     if q.lang == "en":
-        region = english_region(q, index.search(query, k=k, mode=mode, alpha=alpha))
+        region = english_region(q, index.search(query, k=k, mode=mode, alpha=alpha, where=where))
         q = replace(q, region=region)
-    written = q.norm[q.region.start : q.region.end] if q.region is not None and q.lang == "zh" else ""
-    hits = index.search(query, k=k, mode=mode, alpha=alpha, where=where_for(q.region, written))
+    hits = index.search(query, k=k, mode=mode, alpha=alpha, where=where_for(q.region, where))
     if not hits and q.region is not None:
-        nearest = index.search(query, k=EVIDENCE_K, mode=mode, alpha=alpha)
+        nearest = index.search(query, k=EVIDENCE_K, mode=mode, alpha=alpha, where=where)
         return _unsupported(q, nearest, f"语料中没有{q.region.name}的内容")
+    if not hits and where is not None:
+        return _unsupported(q, [], "筛选条件下没有匹配的段落")
     if not hits:
         return _unsupported(q, [], "问题里没有可检索的内容")
     sup = support_for(q, hits)

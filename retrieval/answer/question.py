@@ -72,6 +72,9 @@ GENERIC = frozenset(
     超过 高于 低于 不低于 不少于 以上 以下 以内 百分之
     """.split()
 )
+# a question about the newest state of things: among matching documents the newest answers
+RECENT_ZH = re.compile(r"最新|最近|近期|目前|当前|眼下")
+RECENT_EN = re.compile(r"\b(?:latest|newest|most recent(?:ly)?|recently|currently)\b")
 LEAD_REGION = 3  # a region named within this many characters of the start is the question's subject
 
 
@@ -94,6 +97,7 @@ class Question:
     level: int | None = None  # the level of the regions asked for
     year: str = ""  # "2022" when the question names a year
     places: tuple[Place, ...] = ()  # every place named, constraint or content
+    latest: bool = False  # asks for the newest state ("最新", "latest"): the newest matching document answers
 
 
 def english_figures(low: str) -> str:
@@ -153,6 +157,8 @@ def analyze(question: str) -> Question:
     written = [norm[p.start : p.end] for p in places]
     skip = {p.name for p in places} | set(written)
     raws = [f.raw for f in figures]  # "百分之九点五" is a figure, not words to find
+    recent = (RECENT_ZH if lang == "zh" else RECENT_EN).search(low)
+    skip |= set(RECENT_ZH.findall(norm))  # "最新" asks when, it is not content a sentence must state
     terms = tuple(t for t in dict.fromkeys(tokenize_normalized(norm))
                   if t not in skip and not any(t in w for w in written if len(t) >= 2)
                   and not any(t in r for r in raws if not t.isascii()))
@@ -163,5 +169,5 @@ def analyze(question: str) -> Question:
     return Question(
         question, norm, lang, kind, figures, unit, region, period, terms, measure,
         _direction(low, lang), _comparison(fig_text, figures, lang), level,
-        year_m.group(1) if year_m else "", places,
+        year_m.group(1) if year_m else "", places, bool(recent),
     )
