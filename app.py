@@ -218,7 +218,8 @@ def figures_tab(idx: Index) -> None:
     units = list(idx.store.facets().units)
     unit = c2.selectbox("Unit", ["(all)", *units], key="fact_unit")
     limit = DEFAULT.facts_shown
-    facts = facts_for(idx, region=region or None, unit=None if unit == "(all)" else unit, limit=limit)
+    facts = facts_for(idx, Filter(regions=(region,) if region else ()), unit=None if unit == "(all)" else unit,
+                      limit=limit)
     rows = [{"region": f.region, "subject": f.subject, "value": f.value, "unit": f.unit, "period": f.period,
              "qualifier": f.qualifier, "quote": f.sentence, "source": f.doc_id} for f in facts]
     st.caption(f"the first {limit:,} stated figures: narrow by region or unit" if len(rows) == limit

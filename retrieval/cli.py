@@ -161,7 +161,9 @@ def cmd_search(args: argparse.Namespace) -> int:
             _say("  no hits")
         for h in hits:
             c = h.chunk
-            where = " / ".join(x for x in (c.doc_id, c.section, c.region) if x)
+            doc = index.documents[c.doc_id]
+            where = " / ".join(x for x in (c.doc_id, c.section, c.region, doc.get("outlet"), doc.get("date"),
+                                           f"p. {c.page}" if c.page else "") if x)
             legs = ", ".join(f"{k} {v:.3f}" for k, v in h.scores.items() if v is not None)
             _say(f"{h.rank:>3}. [{where}] score {h.score:.3f} ({legs})\n     {c.text[:160]}")
     return 0
@@ -198,9 +200,10 @@ def cmd_facts(args: argparse.Namespace) -> int:
     units = list(index.store.facets().units)
     if args.unit and norm_text(args.unit) not in units:
         raise UserError(f"unknown unit {args.unit!r}: the index has {', '.join(units) or 'no facts'}")
-    facts = facts_for(index, region=args.region, unit=args.unit)
-    if args.region and not facts and not mentions(norm_text(args.region)):
-        raise UserError(f"unknown region {args.region!r}: name a province, city or county (e.g. 广安市)")
+    facts = facts_for(index, _filter(args), unit=args.unit)
+    for region in args.region or ():
+        if not facts and not mentions(norm_text(region)):
+            raise UserError(f"unknown region {region!r}: name a province, city or county (e.g. 广安市)")
     if args.json:
         for f in facts:
             _emit({**f.to_json(), "quote": Quote.of_fact(f).to_json()})
@@ -313,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def filters(sp) -> None:
         """The same declarative filter on search and ask."""
-        sp.add_argument("--region", action="append", help="only chunks in this region (any level; repeatable)")
+        sp.add_argument("--region", action="append", help="only this region (any level; repeatable)")
         sp.add_argument("--doc", action="append", help="only this document id (repeatable)")
         sp.add_argument("--outlet", action="append", help="only documents from this outlet (repeatable)")
         sp.add_argument("--since", type=_iso_date, default=None, help="only documents dated on or after YYYY-MM-DD")
@@ -359,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("facts", help="the table of stated figures and targets")
     common(f)
-    f.add_argument("--region", default=None, help="only facts in this province, city or county (e.g. 广安市)")
+    filters(f)
     f.add_argument("--unit", default=None, help="only facts with this unit (e.g. %%, 亿元, 家)")
     g = f.add_mutually_exclusive_group()
     g.add_argument("--csv", action="store_true", help="CSV with a header row")

@@ -186,7 +186,9 @@ def test_rows_served_as_the_local_store_serves_them(pair):
     assert ls.chunks(cids) == ms.chunks(cids)
     assert ls.sentences(cids) == ms.sentences(cids)
     assert ls.facts() == ms.facts()
-    for q in (FactQuery(regions=("广安市",)), FactQuery(units=("%",), value=9.5), FactQuery(doc_ids=(ids[2],), limit=3)):
+    outlet = next(d.outlet for d in ls.list_documents() if d.outlet)
+    for q in (FactQuery(regions=("广安市",)), FactQuery(units=("%",), value=9.5), FactQuery(doc_ids=(ids[2],), limit=3),
+              FactQuery(outlets=(outlet,)), FactQuery(date_from="2023-01-01", date_to="2023-12-31")):
         assert ls.facts(q) == ms.facts(q) and ms.facts(q), q
     assert ls.facets() == ms.facets()
     assert ls.term_df(["工业", "增长", "没有这个词"]) == ms.term_df(["工业", "增长", "没有这个词"])

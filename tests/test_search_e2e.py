@@ -81,3 +81,22 @@ def test_cli_ask_takes_the_search_filters(real_index, capsys):
     with pytest.raises(SystemExit) as bad:
         main([*base, "--since", "2023/08/01", "x"])
     assert bad.value.code == 2 and "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_cli_facts_take_the_document_filters(real_index, capsys):
+    from retrieval.cli import main
+
+    base = ["facts", "--index", str(real_index.folder), "--json"]
+    assert main(base) == 0
+    every = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    dated = {d.doc_id: d for d in real_index.store.list_documents() if d.date}
+    assert main([*base, "--since", "2023-01-01"]) == 0
+    recent = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert recent and {f["doc_id"] for f in recent} <= set(dated)
+    assert len(recent) == sum(f["doc_id"] in dated for f in every) < len(every)
+    outlet = next(iter(dated.values())).outlet
+    assert main([*base, "--outlet", outlet, "--region", "福建"]) == 0
+    both = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert both and all(f["province"] == "福建省" and f["doc_id"] in dated for f in both)
+    assert main([*base, "--until", "2000-01-01"]) == 0
+    assert capsys.readouterr().out == ""

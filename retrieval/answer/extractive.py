@@ -60,16 +60,19 @@ class Candidate:
     score: float
 
 
-def facts_for(index: Index, region: str | None = None, unit: str | None = None,
+def facts_for(index: Index, where: Filter | None = None, unit: str | None = None,
               limit: int | None = None) -> list[Fact]:
-    """Facts in a region (any level, either script, a short name as 广安) and/or with a unit, selected by the store."""
-    regions: tuple[str, ...] = ()
-    if region:
+    """Facts the filter selects (regions at any level, in either script or short as 广安; documents,
+    outlets, dates) and/or with a unit, selected by the store."""
+    where = where or Filter()
+    regions = []
+    for region in where.regions:
         name = normalize(region).text
         places = mentions(name)
-        regions = (places[0].name,) if places else (name,)
-    units = (normalize(unit).text,) if unit else ()
-    return index.facts_where(FactQuery(regions=regions, units=units, limit=limit))
+        regions.append(places[0].name if places else name)
+    return index.facts_where(FactQuery(
+        regions=tuple(regions), units=(normalize(unit).text,) if unit else (), doc_ids=where.doc_ids,
+        outlets=where.outlets, date_from=where.date_from, date_to=where.date_to, limit=limit))
 
 
 def _level(province: str, city: str, county: str) -> int | None:

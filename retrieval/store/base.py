@@ -67,6 +67,9 @@ class FactQuery:
     value: float | None = None  # exact figure (compared with a tolerance)
     chunk_ids: tuple[str, ...] = ()
     doc_ids: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()  # of the fact's document, as Filter.outlets
+    date_from: str | None = None  # the document's date, as Filter.date_from / date_to
+    date_to: str | None = None
     limit: int | None = None
 
 

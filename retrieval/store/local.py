@@ -492,6 +492,17 @@ class LocalStore:
             if vals:
                 where.append(f"{col} IN ({','.join('?' * len(vals))})")
                 params += list(vals)
+        if q.outlets or q.date_from or q.date_to:
+            docs, dparams = [VIS], [g, g]
+            if q.outlets:
+                docs.append(f"outlet IN ({','.join('?' * len(q.outlets))})")
+                dparams += list(q.outlets)
+            for op, value in ((">=", q.date_from), ("<=", q.date_to)):
+                if value:
+                    docs.append(f"date IS NOT NULL AND date {op} ?")
+                    dparams.append(value)
+            where.append(f"doc_id IN (SELECT doc_id FROM documents WHERE {' AND '.join(docs)})")
+            params += dparams
         sql = f"SELECT data FROM facts WHERE {' AND '.join(where)} ORDER BY fid"
         if q.limit:
             sql += f" LIMIT {int(q.limit)}"

@@ -255,6 +255,18 @@ class MilvusStore(_Conn):
         for field, vals in (("chunk_id", q.chunk_ids), ("doc_id", q.doc_ids)):
             if vals:
                 conds.append(in_list(field, vals))
+        if q.outlets or q.date_from or q.date_to:  # the documents' fields live in the documents collection
+            dconds = [self._vis(), "piece == 0"]
+            if q.outlets:
+                dconds.append(in_list("outlet", q.outlets))
+            if q.date_from:
+                dconds.append(f"date >= {literal(q.date_from)}")
+            if q.date_to:
+                dconds.append(f'(date != "" and date <= {literal(q.date_to)})')
+            docs = sorted({r["doc_id"] for r in self._scan(self.names.documents, both(*dconds), ["doc_id"])})
+            if not docs:
+                return []
+            conds.append(in_list("doc_id", docs))
         rows = _newest(list(self._scan(self.names.facts, both(*conds), ["doc_id", "gen", "fid", "data"])))
         rows.sort(key=lambda r: r["fid"])
         if q.limit:
