@@ -260,6 +260,7 @@ def run_eval(
             per["all"].append(ok)
         report.answers = {k: {"n": len(v), "correct": sum(v), "share": sum(v) / len(v)} for k, v in per.items()}
         report.latency["ask"] = {"p50": statistics.median(ask_ms), "p95": _percentile(ask_ms, 95)}
+    if with_answer or (Path(gold) / "regions.tsv").exists():
         facts_gold = FACTS_GOLD / f"{gs.name}.tsv"
         report.answer_report = evaluate_answers(index, gs, Path(gold), facts_gold)
     if write:

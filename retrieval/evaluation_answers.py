@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from retrieval.text.normalize import norm_text
@@ -53,6 +53,7 @@ class AnswerReport:
     abstention: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # split -> lang -> n/abstained
     false_abstention: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> n/abstained
     facts: dict[str, float] = field(default_factory=dict)
+    regions: dict[str, float] = field(default_factory=dict)  # the which-regions set (regions.tsv): precision
     failures: list[str] = field(default_factory=list)  # dev split only: the test split is not read for tuning
 
 
@@ -159,7 +160,58 @@ def evaluate_answers(index, gold, folder: Path, facts_gold: Path | None = None) 
             rep.failures.append(f"{neg.qid} (unanswerable) {neg.query} -> {ans.answer[:60]}")
     if facts_gold is not None and facts_gold.exists():
         rep.facts = score_facts(index.facts, facts_gold)
+    if (folder / "regions.tsv").exists():
+        rep.regions = score_regions(index, folder / "regions.tsv", rep.failures)
     return rep
+
+
+LEVELS = {"province": 0, "city": 1, "county": 2}
+
+
+def _region_item_ok(item, level: str, subjects: list[str], op: str, bound: str) -> list[str]:
+    """What a listed region gets wrong against the hand-written criteria ([] when right)."""
+    from retrieval.text.figures import find_figures, quantity
+    from retrieval.text.regions import mentions
+
+    wrong = []
+    if not any(norm_text(w) in norm_text(item.quote) for w in subjects):
+        wrong.append("subject")
+    if op:
+        got, want = find_figures(item.value), find_figures(bound)
+        if not got or not want:
+            wrong.append("figure")
+        else:
+            (dg, vg), (dw, vw) = quantity(got[0].value, got[0].unit), quantity(want[0].value, want[0].unit)
+            if dg != dw or not {">": vg > vw, ">=": vg >= vw, "<": vg < vw, "<=": vg <= vw}[op]:
+                wrong.append("comparison")
+    if level != "any":
+        places = mentions(item.region)
+        asked = LEVELS[level]
+        lv = places[0].level if places else None
+        if not (lv == asked or (asked == 1 and lv == 2 and item.region.endswith("市"))):
+            wrong.append("level")
+    return wrong
+
+
+def score_regions(index, path: Path, failures: list[str]) -> dict[str, float]:
+    """Precision of which-regions answers against regions.tsv: every listed region must quote the
+    asked subject, satisfy the comparison and sit at the level asked."""
+    from retrieval.answer.extractive import answer_question
+
+    rows = [r for r in _rows(path) if len(r) >= 7]
+    listed = right = answered = 0
+    for qid, _lang, question, level, subjects, op, bound in (r[:7] for r in rows):
+        ans = answer_question(index, question)
+        answered += bool(ans.items)
+        for item in ans.items:
+            for region in item.region.split("、"):
+                wrong = _region_item_ok(replace(item, region=region), level, subjects.split("|"), op, bound)
+                listed += 1
+                right += not wrong
+                if wrong:
+                    failures.append(f"{qid} {question} -> {region} ({', '.join(wrong)}): {item.quote[:40]}")
+    return {"questions": float(len(rows)), "answered": float(answered), "listed": float(listed),
+            "right": float(right), "precision": right / listed if listed else 1.0}
 
 
 def score_facts(facts, path: Path) -> dict[str, float]:
@@ -228,6 +280,11 @@ def markdown(rep: AnswerReport) -> list[str]:
                 f"precision {f['precision']:.2f}, recall {f['recall']:.2f}.", "",
                 "| field | precision (of matched facts) |", "|---|---|"]
         out += [f"| {k} | {f[f'{k} precision']:.2f} |" for k in FACT_FIELDS]
+    if rep.regions:
+        r = rep.regions
+        out += ["", "## Which-regions answers against regions.tsv (subject, comparison, level; hand-written criteria)",
+                "", f"{int(r['questions'])} questions, {int(r['answered'])} answered with regions, "
+                f"{int(r['listed'])} regions listed, {int(r['right'])} right: precision {r['precision']:.2f}."]
     if rep.failures:
         out += ["", "Dev split, wrong or unanswered: " + "; ".join(rep.failures)]
     return out
@@ -236,4 +293,4 @@ def markdown(rep: AnswerReport) -> list[str]:
 def summary(rep: AnswerReport) -> dict:
     return json.loads(json.dumps({"accuracy": rep.accuracy, "consistency": rep.consistency,
                                   "abstention": rep.abstention, "false_abstention": rep.false_abstention,
-                                  "facts": rep.facts}))
+                                  "facts": rep.facts, "regions": rep.regions}))

@@ -60,3 +60,20 @@ def test_negative_set_is_large_and_bilingual():
     assert len(negs) >= 30
     assert {n.lang for n in negs} >= {"zh-Hans", "en"}
     assert {side(n.query) for n in negs} == {"dev", "test"}
+
+
+def test_which_regions_items_are_judged_by_subject_comparison_and_level():
+    from retrieval.evaluation_answers import _region_item_ok
+    from retrieval.types import AnswerItem
+
+    def item(region: str, value: str, quote: str) -> AnswerItem:
+        return AnswerItem(region=region, period="", value=value, quote=quote, doc_id="d", chunk_id="c", span=(0, 1),
+                          highlights=())
+
+    gdp = ["国内生产总值", "GDP"]
+    assert _region_item_ok(item("江苏省", "12%", "江苏省国内生产總值增长12%。"), "province", gdp, ">", "10%") == []
+    assert _region_item_ok(item("江苏省", "12%", "江苏省出口增长12%。"), "province", gdp, ">", "10%") == ["subject"]
+    assert _region_item_ok(item("江苏省", "10%", "江苏省GDP增长10%。"), "province", gdp, ">", "10%") == ["comparison"]
+    assert _region_item_ok(item("南京市", "12%", "南京市GDP增长12%。"), "province", gdp, ">", "10%") == ["level"]
+    assert _region_item_ok(item("南京市", "12亿元", "南京市GDP达12亿元。"), "any", gdp, ">", "10%") == ["comparison"]
+    assert _region_item_ok(item("华蓥市", "12%", "华蓥市GDP增长12%。"), "city", gdp, ">=", "12%") == []

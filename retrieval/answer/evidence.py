@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from retrieval.answer.question import Question
-from retrieval.search.translate import EN_WORD, EXTRA_STOP, expand_english, vocabulary_pinyin
+from retrieval.search.translate import EN_WORD, EXTRA_STOP, expand_english, variants, vocabulary_pinyin
 from retrieval.store.base import Filter
 from retrieval.text.regions import Place, mentions
 from retrieval.text.tokens import STOPWORDS, tokenize_normalized
@@ -32,20 +32,6 @@ EN_GENERIC = frozenset(
 EN_LEVEL = {"province": "省", "city": "市", "county": "县", "district": "区"}
 # capitalized words that are part of a name but not the name itself ("Guang'an District", "New Area")
 NAME_PARTS = frozenset({*EN_LEVEL, "new", "area", "zone", "economic", "development", "high-tech", "park"})
-
-
-def _variants(word: str) -> tuple[str, ...]:
-    """An English word and its plain forms: industrial -> industry, reported -> report, losses -> loss."""
-    w = word.lower().replace("’", "'")
-    w = re.sub(r"'s$", "", w)
-    out = [w]
-    for pat, rep in ((r"ial$", "y"), (r"ic$", "y"), (r"ies$", "y"), (r"sses$", "ss"), (r"(?<!s)s$", ""),
-                     (r"ied$", "y"), (r"ed$", ""), (r"ed$", "e"), (r"ing$", ""), (r"ing$", "e"), (r"al$", ""),
-                     (r"th$", ""), (r"ly$", "")):
-        v = re.sub(pat, rep, w)
-        if v != w and len(v) >= 3:
-            out.append(v)
-    return tuple(dict.fromkeys(out))
 
 
 @dataclass(frozen=True)
@@ -131,7 +117,7 @@ def support_for(q: Question, hits: list[Hit]) -> Support:
         low = word.lower()
         if not word or low in STOPWORDS or low in EXTRA_STOP or low in EN_GENERIC:
             continue
-        forms = tuple(f for f in _variants(word) if known(f))
+        forms = tuple(f for f in variants(word) if known(f))
         if forms:
             groups.append(forms)
             measure.append(forms)

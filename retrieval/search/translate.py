@@ -55,6 +55,20 @@ def _singular(w: str) -> str:
     return w
 
 
+def variants(word: str) -> tuple[str, ...]:
+    """An English word and its plain forms: industrial -> industry, reported -> report, losses -> loss."""
+    w = word.lower().replace("’", "'")
+    w = re.sub(r"'s$", "", w)
+    out = [w]
+    for pat, rep in ((r"ial$", "y"), (r"ic$", "y"), (r"ies$", "y"), (r"sses$", "ss"), (r"(?<!s)s$", ""),
+                     (r"ied$", "y"), (r"ed$", ""), (r"ed$", "e"), (r"ing$", ""), (r"ing$", "e"), (r"al$", ""),
+                     (r"th$", ""), (r"ly$", "")):
+        v = re.sub(pat, rep, w)
+        if v != w and len(v) >= 3:
+            out.append(v)
+    return tuple(dict.fromkeys(out))
+
+
 def has_latin_only(text: str) -> bool:
     """True for a question with no CJK character."""
     return not re.search(r"[\u3400-\u9fff]", text) and bool(EN_WORD.search(text))
@@ -113,6 +127,9 @@ def expand_english(
                 break
             phrase = " ".join([*phrase_words[:-1], _singular(phrase_words[-1])])
             cands = gloss.get(phrase) or gloss.get(" ".join(phrase_words)) or ()
+            if n == 1:  # and the word's plain forms: "industrial" also reads as "industry"
+                cands = tuple(dict.fromkeys([*cands, *(c for v in variants(phrase_words[0])[1:]
+                                                          for c in gloss.get(v, ()))]))
             known = sorted((c for c in cands if df(c) > 0), key=lambda c: -df(c))
             if known:
                 out.extend(known[:MAX_PER_TERM])
