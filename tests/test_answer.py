@@ -193,3 +193,19 @@ def test_the_latest_comes_from_the_newest_document(tmp_path, fake_encoder, quest
     assert older.items[0].value == "8%" and older.items[0].date == "2022-03-01"
     none = answer_question(idx, question, where=Filter(outlets=("人民日报",)))
     assert not none.supported and not none.items
+
+
+def test_a_listed_region_states_all_that_is_measured_and_the_change_asked(tmp_path, fake_encoder):
+    from retrieval.index import build_index, open_index
+    from retrieval.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(
+        "各地经济简讯\n\n绵阳市旅游收入比上年增长12%。\n\n德阳市税收收入比上年增长15%。\n\n"
+        "遂宁市旅游收入占全市财政收入的15%。\n\n南充市旅游人数增长18%。\n", encoding="utf-8")
+    settings = Settings(corpus=corpus, index=tmp_path / "index")
+    build_index(settings, encoder=fake_encoder, progress=False)
+    idx = open_index(settings.index, settings, encoder=fake_encoder)
+    ans = answer_question(idx, "哪些城市的旅游收入增长超过10%")
+    assert regions_of(ans) == ["绵阳市"]  # not 税收收入 (half the words), not a share, not 旅游人数

@@ -29,6 +29,7 @@ EVIDENCE_K = 10
 REGIONS_K = 20  # a which-regions answer lists every region: it reads more of the ranking
 MIN_COVERAGE = 0.5  # share of a question's content units a supporting sentence must contain
 MIN_MEASURED = 0.5  # share of what the question measures that a fact's sentence must name
+LIST_MEASURED = 1.0  # ... for a region listed by a which-regions answer: all of it ("旅游收入" is not "税收收入")
 LOCAL_WEIGHT = 2.0  # question words next to the figure count twice
 LEVEL_BONUS = 3.0  # a statement at the level of the place asked about ("四川全省" -> the province's figure)
 UNIT_BONUS = 1.0  # the very unit asked for ("多少家" -> 家 over 个)
@@ -302,12 +303,19 @@ def _figure_matches(q: Question, f: Fact) -> bool:
 def _regions_with_figure(index: Index, q: Question, sup: Support, hits: list[Hit]) -> Answer:
     """Regions of the evidence that state the question's figure for what it measures."""
     chosen: dict[str, tuple[Fact, Hit]] = {}
+    # the change the question binds to its figure ("增长超过20%"; not the 增长 of a campaign's name)
+    asked = q.comparison[1] if q.comparison is not None else q.figures[0] if q.figures else None
+    bound = q.direction if q.lang == "en" else asked.direction if asked is not None else ""
     for f, h in sorted(_evidence_facts(index, hits), key=lambda p: (p[0].doc_id, p[0].start)):
         if f.unit == "日期" or not _figure_matches(q, f):
             continue
         text, _, _ = _fact_text(f)
-        if not _agrees(q, f, text) or not _year_fits(index, q, text, h.chunk) or sup.measured(text) < MIN_MEASURED:
+        if not _agrees(q, f, text) or not _year_fits(index, q, text, h.chunk) or sup.measured(text) < LIST_MEASURED:
             continue
+        if bound and f.direction != bound:
+            continue  # a listed region states the change asked about ("增长超过20%" is not "占30%")
+        if not sup.named(text + "\n" + _context(index, h.chunk)):
+            continue  # an English name of the question ("GDP") is stated
         if q.region is not None and not inside(f.province, f.city, f.county, f.region, q.region):
             continue
         if not f.region or not _level_fits(_level(f.province, f.city, f.county), f.region, q.level):

@@ -58,7 +58,7 @@ _CMP_EN = ((re.compile(r"(?:more than|over|above|exceeding|higher than|greater t
 _DOWN_ZH = re.compile(r"下降|减少|降低|回落|下滑|压缩|缩短|降幅|亏损")
 _UP_ZH = re.compile(r"增长|增加|提高|提升|上升|增速|增幅")
 _DOWN_EN = re.compile(r"\b(?:fall|fell|drop|dropped|declin\w*|decreas\w*|cut|reduc\w*|shrank|los[st]\w*)\b")
-_UP_EN = re.compile(r"\b(?:grow\w*|growth|increas\w*|ris[ei]\w*|rose|raise\w*)\b")
+_UP_EN = re.compile(r"\b(?:grow\w*|grew|growth|increas\w*|ris[ei]\w*|rose|raise\w*)\b")
 # the level a which-regions question asks for: 0 province, 1 city, 2 county/district
 _LEVEL_ZH = ((re.compile(r"哪(?:些|个|几个)?(?:省份|省)"), 0), (re.compile(r"哪(?:些|个|几个)?(?:城市|市)(?!县)"), 1),
              (re.compile(r"哪(?:些|个|几个)?(?:县区|区县|县市|县|区)"), 2))
