@@ -157,8 +157,11 @@ class MilvusStore(_Conn):
     def _df(self, terms: list[str]) -> dict[str, tuple[int, int]]:
         """term -> (tid, df) for the terms the published generation holds."""
         uniq = list(dict.fromkeys(terms))
-        rows = self._query_in(self.names.terms, "term", uniq, "df > 0", ["term", "tid", "df"])
-        return {r["term"]: (int(r["tid"]), int(r["df"])) for r in rows}
+        # `term in [...]` alone: milvus-lite 2.5.1 answered `term in [...] and df > 0` with other
+        # terms' rows once the terms collection had been upserted in several batches (the People's
+        # Daily parity run: an empty BM25 leg), so df is checked here
+        rows = self._query_in(self.names.terms, "term", uniq, "", ["term", "tid", "df"])
+        return {r["term"]: (int(r["tid"]), int(r["df"])) for r in rows if int(r["df"]) > 0}
 
     def _idf(self, df: np.ndarray) -> np.ndarray:
         return lucene_idf(int(self.meta()["stats"]["n"]), df.astype(np.float64))

@@ -194,6 +194,9 @@ class _Conn:
         out: list[dict] = []
         for i in range(0, len(values), IN_BATCH):
             out += self._query(coll, both(in_list(field, values[i:i + IN_BATCH]), expr), fields)
+        if field in fields:  # a guard: rows are what was asked for (see MilvusStore._df)
+            wanted = set(values)
+            out = [r for r in out if r[field] in wanted]
         return out
 
     def _scan(self, coll: str, expr: str, fields: list[str], pk: str = "key") -> Iterator[dict]:
