@@ -193,7 +193,8 @@ def build_index(
     note("scanning the corpus", 0.0)
     paths, skipped = scan(corpus)
     with open_writer(target, model, index_settings(settings), full=full, wait=False,
-                     ann_min_vectors=settings.ann_min_vectors, nprobe=settings.nprobe, config=settings) as w:
+                     ann_min_vectors=settings.ann_min_vectors, nprobe=settings.nprobe, config=settings,
+                     ann_storage=settings.ann_storage) as w:
         known = w.known_files()
         seen: set[str] = set()
         todo: list[tuple[Path, str, str]] = []  # path, hash, status

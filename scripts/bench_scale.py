@@ -12,8 +12,11 @@ busy (2 cores), in this order:
 ``synthetic N`` repeats the real index's chunks under new ids (chunk id + "#k", document id +
 "#k") until N paragraphs, each copy's vectors perturbed with Gaussian noise (sigma 0.02 per
 dimension, then re-normalized: cosine to the original about 0.9), its BM25 postings and SQLite
-rows copied as they are; it writes the store's own formats directly (no embedding), then
-measures opening, memory, queries (with and without filters) and IVF recall against exact search.
+rows copied as they are; it writes the store's own formats directly (no embedding; the dense
+index as a build would: IVF with ``Settings.ann_storage`` above ``Settings.ann_min_vectors``),
+keeps the float32 vectors beside it (exact-N.npz) for the recall check, then measures opening,
+memory, queries (with and without filters) and, per nprobe, IVF recall@10 against exact search.
+``--reuse`` measures an existing synthetic index again (e.g. with another ``--nprobe``).
 """
 
 from __future__ import annotations
@@ -237,6 +240,7 @@ def _same_top(want: list[str], ws: list[float], got: list[tuple[str, float]]) ->
 
 def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
     """A store of ``n`` paragraphs made of copies of the real one (see the module docstring)."""
+    from retrieval.settings import Settings
     from retrieval.store.bm25 import Postings
     from retrieval.store.dense import PARTS, Vectors
     from retrieval.store.local import DB, SCHEMA_VERSION, VIS, _file_digest, gen_dir, read_current
@@ -293,15 +297,26 @@ def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
     post = Postings.empty(old.k1, old.b).updated(
         np.zeros(0, np.int64), np.concatenate(all_cids), np.concatenate(all_rows), np.concatenate(all_tf),
         (np.concatenate(len_c), np.concatenate(len_v).astype(np.float32)), old.n_terms)
-    ids, xb = np.concatenate(all_vids), np.concatenate(all_vecs)
+    ids = np.concatenate(all_vids)
+    del all_vids
+    xb = np.concatenate(all_vecs)
+    del all_vecs, vecs
+    np.save(exact_path(dst, "ids"), ids)
+    np.save(exact_path(dst, "vectors"), xb)
     t0 = time.perf_counter()
-    vec = Vectors.empty(xb.shape[1]).updated(np.zeros(0, np.int64), int(ids.max() // PARTS), ids, xb,
-                                             man["dense"]["ann_min_vectors"])
+    cfg = Settings()
+    if len(ids) >= cfg.ann_min_vectors:  # as a build would index this many vectors
+        vec = Vectors.trained(ids, xb, None, cfg.nprobe, cfg.ann_storage)
+    else:
+        vec = Vectors.empty(xb.shape[1]).updated(np.zeros(0, np.int64), int(ids.max() // PARTS), ids, xb,
+                                                 cfg.ann_min_vectors)
+    del xb
     print(f"  dense index for {len(ids)} vectors: {vec.kind} in {time.perf_counter() - t0:.0f} s")
     out = gen_dir(dst, 1)
     out.mkdir()
     post.save(out)
     vec.save(out / "dense.faiss")
+    kind, size = vec.kind, vec.size
     files = {p.name: {"size": p.stat().st_size, "sha256": _file_digest(p)} for p in out.iterdir()}
     con = sqlite3.connect(dst / DB)
     chunks = con.execute(f"SELECT count(*) FROM chunks WHERE {VIS}", (1, 1)).fetchone()[0]
@@ -309,9 +324,10 @@ def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
     con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('next_cid', ?)", (str(int(ids.max() // PARTS) + 1),))
     con.commit()
     con.close()
+    del vec
     man.update(generation=1, schema_version=SCHEMA_VERSION, files=files,
-               counts={"documents": docs, "chunks": chunks, "facts": 0, "vectors": vec.size, "terms": post.n_terms},
-               dense={**man["dense"], "kind": vec.kind, "vectors": vec.size})
+               counts={"documents": docs, "chunks": chunks, "facts": 0, "vectors": size, "terms": post.n_terms},
+               dense={**man["dense"], "kind": kind, "vectors": size})
     (out / "manifest.json").write_text(json.dumps(man, ensure_ascii=False), encoding="utf-8")
     (dst / "CURRENT").write_text("1\n", encoding="ascii")
     # every copy's generation window must see generation 1: the source rows may be from a later generation
@@ -321,6 +337,11 @@ def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
         con.execute(f"DELETE FROM {table} WHERE gen_to IS NOT NULL")
     con.commit()
     con.close()
+
+
+def exact_path(dst: Path, what: str) -> Path:
+    """The float32 vectors (and their ids) a synthetic index was made from, beside it."""
+    return dst.parent / f"{dst.name}-exact-{what}.npy"
 
 
 def synthetic(args: argparse.Namespace) -> None:
@@ -336,10 +357,11 @@ def synthetic(args: argparse.Namespace) -> None:
     qs = queries()
     for n in args.sizes:
         dst = WORK / f"synthetic-{n}"
-        t0 = time.perf_counter()
-        synthesize(INDEX, dst, n)
-        print(f"{n:,} paragraphs: written in {time.perf_counter() - t0:.0f} s")
-        s = Settings(index=dst)
+        if not (args.reuse and (dst / "CURRENT").exists() and exact_path(dst, "vectors").exists()):
+            t0 = time.perf_counter()
+            synthesize(INDEX, dst, n)
+            print(f"{n:,} paragraphs: written in {time.perf_counter() - t0:.0f} s")
+        s = Settings(index=dst).with_(nprobe=args.nprobe)
         base_rss = rss_mb()
         t0 = time.perf_counter()
         idx = open_index(dst, s, encoder=enc)
@@ -351,36 +373,72 @@ def synthetic(args: argparse.Namespace) -> None:
                           ("date 2000-2015", Filter(date_from="2000-01-01", date_to="2015-12-31"))):
             p50, p95 = time_queries(idx, qs, flt)
             print(f"  hybrid query, {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms (query encoding included)")
-        print(f"  RSS after opening and {3 * len(qs)} queries: {rss_mb():.0f} MB (model and Python "
-              f"{base_rss:.0f} MB before opening)")
-        ann_recall(idx, enc, qs)
+        anon, mapped = rss_parts()
+        print(f"  RSS after opening and {3 * len(qs)} queries: {rss_mb():.0f} MB ({anon:.0f} MB anonymous, "
+              f"{mapped:.0f} MB of mapped index files; model and Python {base_rss:.0f} MB before opening)")
+        ann_recall(idx, enc, qs, dst, args.recall_nprobe)
         idx.close()
 
 
-def ann_recall(idx, enc, qs: list[str]) -> None:
-    """Recall@10 of the dense leg (chunk level) against exact search over the same vectors."""
+def rss_parts() -> tuple[float, float]:
+    """(anonymous, file-backed) resident memory of this process, MB."""
+    parts = {}
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(("RssAnon:", "RssFile:")):
+                parts[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return parts.get("RssAnon", 0.0), parts.get("RssFile", 0.0)
+
+
+def exact_top(ids: np.ndarray, xb: np.ndarray, qv: np.ndarray, k: int = 10) -> list[list[int]]:
+    """Each query's top-k chunks (best vector per chunk) by exact inner product, in one pass over xb."""
     from retrieval.store.dense import PARTS
 
-    vectors = idx.store.vectors
-    if vectors.kind != "ivf":
-        return
-    ids, xb = vectors.all_vectors()
-    hit = 0
-    for q in qs:
-        v = enc.encode_queries([q])[0]
-        got = [c for c, _ in vectors.top(v, 10, idx.store.per_chunk)]
-        sc = xb @ v
-        order = np.argsort(-sc)
-        exact: list[int] = []
-        for i in order:
-            c = int(ids[i]) // PARTS
-            if c not in exact:
-                exact.append(c)
-            if len(exact) == 10:
+    keep = 40 * k  # vectors per query per block: plenty for k distinct chunks
+    best_s = np.full((len(qv), 0), -np.inf, np.float32)
+    best_i = np.zeros((len(qv), 0), np.int64)
+    for start in range(0, len(xb), 200_000):
+        sc = qv @ np.asarray(xb[start : start + 200_000]).T
+        top = np.argpartition(-sc, min(keep, sc.shape[1] - 1), axis=1)[:, :keep]
+        best_s = np.concatenate([best_s, np.take_along_axis(sc, top, 1)], 1)
+        best_i = np.concatenate([best_i, ids[start + top]], 1)
+        order = np.argsort(-best_s, axis=1)[:, :keep]
+        best_s, best_i = np.take_along_axis(best_s, order, 1), np.take_along_axis(best_i, order, 1)
+    out = []
+    for row in best_i:
+        chunks: list[int] = []
+        for vid in row:
+            c = int(vid) // PARTS
+            if c not in chunks:
+                chunks.append(c)
+            if len(chunks) == k:
                 break
-        hit += len(set(got) & set(exact))
-    print(f"  IVF (nprobe {vectors.nprobe}) recall@10 against exact search: {hit / (10 * len(qs)):.3f} "
-          f"on {len(qs)} real queries")
+        out.append(chunks)
+    return out
+
+
+def ann_recall(idx, enc, qs: list[str], dst: Path, nprobes: list[int]) -> None:
+    """Recall@10 of the dense leg (chunk level) against exact search over the original float32 vectors."""
+    vectors = idx.store.vectors
+    if not vectors.kind.startswith("ivf"):
+        return
+    ids = np.load(exact_path(dst, "ids"), mmap_mode="r")
+    xb = np.load(exact_path(dst, "vectors"), mmap_mode="r")
+    qv = enc.encode_queries(qs).astype(np.float32)
+    t0 = time.perf_counter()
+    exact = exact_top(ids, xb, qv)
+    print(f"  exact search over {len(ids):,} float32 vectors: {(time.perf_counter() - t0) / len(qs) * 1000:.0f} ms "
+          "a query (batched)")
+    for nprobe in nprobes:
+        vectors.nprobe = nprobe
+        hit, ms = 0, []
+        for v, want in zip(qv, exact, strict=True):
+            t0 = time.perf_counter()
+            got = [c for c, _ in vectors.top(v, 10, idx.store.per_chunk)]
+            ms.append((time.perf_counter() - t0) * 1000)
+            hit += len(set(got) & set(want))
+        print(f"  {vectors.kind} nprobe {nprobe}: recall@10 against exact search {hit / (10 * len(qs)):.3f} "
+              f"on {len(qs)} real queries, dense search p50 {pct(ms, 50):.1f} ms")
 
 
 def main() -> None:
@@ -393,6 +451,10 @@ def main() -> None:
     r.set_defaults(func=real)
     y = sub.add_parser("synthetic", help="copies of the real index at these sizes")
     y.add_argument("sizes", nargs="+", type=int)
+    y.add_argument("--nprobe", type=int, help="IVF lists probed by the timed queries (default: Settings.nprobe)")
+    y.add_argument("--recall-nprobe", type=lambda v: [int(x) for x in v.split(",")], default=[16, 32, 64, 128, 256],
+                   help="nprobe values whose recall@10 is measured (comma-separated)")
+    y.add_argument("--reuse", action="store_true", help="measure existing synthetic indexes again")
     y.set_defaults(func=synthetic)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)

@@ -286,3 +286,37 @@ def test_other_encodings_and_unreadable_files(tmp_path, fake_encoder):
     chunks = all_chunks(idx)
     assert {c.doc_id for c in chunks} == {"utf8bom.txt", "gbk.txt", "deep/er/big5.md", "utf16.txt"}
     assert all("规上工业增加值" in c.norm for c in chunks)
+
+
+@pytest.mark.parametrize("storage", ["sq8", "fp16", "flat"])
+def test_an_ivf_index_ranks_as_the_exact_one_and_stays_incremental(seed_corpus, tmp_path, fake_encoder, storage):
+    """Above ann_min_vectors the dense leg is IVF (codes by ann_storage); probing every list it ranks
+    as the exact index does, filters select whole chunks, and adds/deletes keep it an IVF index."""
+    exact_s = Settings(corpus=seed_corpus, index=tmp_path / "exact")
+    build_index(exact_s, encoder=fake_encoder, progress=False)
+    exact = open_index(exact_s.index, exact_s, encoder=fake_encoder)
+    s = exact_s.with_(index=tmp_path / "ivf", ann_min_vectors=50, ann_storage=storage, nprobe=10_000)
+    build_index(s, encoder=fake_encoder, progress=False)
+    ivf = open_index(s.index, s, encoder=fake_encoder)
+    assert ivf.store.vectors.kind == f"ivf-{storage}" and ivf.info.settings["dense"]["kind"] == f"ivf-{storage}"
+    assert ivf.store.vectors.size == exact.store.vectors.size
+    ids_e, xb_e = exact.store.vectors.all_vectors()
+    ids_i, xb_i = ivf.store.vectors.all_vectors()
+    order_e, order_i = np.argsort(ids_e), np.argsort(ids_i)
+    assert (ids_e[order_e] == ids_i[order_i]).all()
+    assert np.abs(xb_e[order_e] - xb_i[order_i]).max() < 0.02  # decoded codes are the vectors
+    for q in ("规上工业增加值增长", "岳池县 百分之十", "福建 工业投资", "绵阳 重点工业企业"):
+        a, b = exact.legs(q, 5, "dense").dense, ivf.legs(q, 5, "dense").dense
+        assert next(iter(a)) == next(iter(b)) and len(a.keys() & b.keys()) >= 4
+        assert all(abs(a[c] - b[c]) < 0.01 for c in a.keys() & b.keys())
+    region = Filter(regions=("绵阳市",))
+    got = [h.chunk.chunk_id for h in ivf.search("工业企业", k=10, mode="dense", where=region)]
+    want = [h.chunk.chunk_id for h in exact.search("工业企业", k=10, mode="dense", where=region)]
+    mianyang = {c.chunk_id for c in all_chunks(exact) if c.city == "绵阳市"}
+    assert got and len(got) == len(want) and set(got) <= mianyang and got[0] == want[0]
+    (seed_corpus / "003_902afef8673d79be.txt").unlink()
+    build_index(s, encoder=fake_encoder, progress=False)
+    again = open_index(s.index, s, encoder=fake_encoder)
+    assert again.store.vectors.kind == f"ivf-{storage}"
+    assert not any(c.doc_id.startswith("003") for c in all_chunks(again))
+    assert again.store.vectors.size < ivf.store.vectors.size

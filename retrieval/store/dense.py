@@ -3,8 +3,10 @@
 Each chunk has one vector for its paragraph and, by the sentence-vector policy, one per
 sentence; vector id = cid * PARTS + part (part 0 = the paragraph), so a chunk's dense score is
 the best of its vectors and filters select whole chunks by id. Small indexes are exact
-(``IDMap2,Flat``); above ``Settings.ann_min_vectors`` an IVF index (``IVF{nlist},Flat``) whose
-recall@10 against exact search is measured by ``scripts/bench_scale.py``.
+(``IDMap2,Flat``); above ``Settings.ann_min_vectors`` an IVF index whose lists store the vectors
+as 8-bit scalar codes (``IVF{nlist},SQ8``: a quarter of float32, so a million paragraphs with their
+sentence vectors fit the memory budget) or, by ``Settings.ann_storage``, as fp16 or float32. Its
+recall@10 against exact search, per nprobe, is measured by ``scripts/bench_scale.py synthetic``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 PARTS = 64  # vectors per chunk at most: the paragraph and up to 63 sentences
+STORAGES = ("sq8", "fp16", "flat")  # how an IVF index stores its vectors (Settings.ann_storage)
+KMEANS_ITERATIONS = 10  # FAISS's default 25 triples the training time for no recall measured here
 
 
 def _faiss():
@@ -38,7 +42,7 @@ def cid_bitmap(cids: np.ndarray, max_cid: int) -> np.ndarray:
 class Vectors:
     """One generation's FAISS index (exact or IVF) over vector ids ``cid * PARTS + part``."""
 
-    def __init__(self, index, nprobe: int = 32) -> None:
+    def __init__(self, index, nprobe: int = 64) -> None:
         self.index = index
         self.nprobe = nprobe
 
@@ -57,12 +61,19 @@ class Vectors:
 
     @property
     def kind(self) -> str:
-        return "ivf" if self._ivf() is not None else "flat"
+        """"flat" (exact), or "ivf-flat" / "ivf-sq8" / "ivf-fp16" by how the IVF lists store vectors."""
+        faiss = _faiss()
+        ivf = self._ivf()
+        if ivf is None:
+            return "flat"
+        if isinstance(ivf, faiss.IndexIVFScalarQuantizer):
+            return "ivf-sq8" if ivf.sq.qtype == faiss.ScalarQuantizer.QT_8bit else "ivf-fp16"
+        return "ivf-flat"
 
     def _ivf(self):
         faiss = _faiss()
         try:
-            return faiss.extract_index_ivf(self.index)
+            return faiss.downcast_index(faiss.extract_index_ivf(self.index))
         except RuntimeError:
             return None
 
@@ -85,11 +96,14 @@ class Vectors:
                 continue
             ids_all.append(faiss.rev_swig_ptr(invlists.get_ids(li), ls).copy())
             codes = faiss.rev_swig_ptr(invlists.get_codes(li), ls * ivf.code_size).copy()
-            vecs.append(codes.view(np.float32).reshape(ls, d))
+            if isinstance(ivf, faiss.IndexIVFScalarQuantizer):  # codes of the vectors (not residuals)
+                vecs.append(ivf.sq.decode(codes.reshape(ls, ivf.code_size)))
+            else:
+                vecs.append(codes.view(np.float32).reshape(ls, d))
         return np.concatenate(ids_all).astype(np.int64), np.concatenate(vecs)
 
     def updated(self, dead_cids: np.ndarray, max_cid: int, ids: np.ndarray, vecs: np.ndarray,
-                ann_min_vectors: int, nlist: int | None = None) -> Vectors:
+                ann_min_vectors: int, nlist: int | None = None, storage: str = "sq8") -> Vectors:
         """A new generation: this index minus the dead chunks' vectors plus new ones (ids given).
 
         Switches to IVF when the total passes ``ann_min_vectors`` (training on the vectors at hand);
@@ -107,26 +121,38 @@ class Vectors:
             old_ids, old_vecs = current.all_vectors()
             all_ids = np.concatenate([old_ids, ids.astype(np.int64)])
             all_vecs = np.concatenate([old_vecs, vecs.astype(np.float32)]) if len(vecs) else old_vecs
-            return Vectors.trained(all_ids, all_vecs, nlist, self.nprobe)
+            return Vectors.trained(all_ids, all_vecs, nlist, self.nprobe, storage)
         if len(ids):
             current.index.add_with_ids(np.ascontiguousarray(vecs, dtype=np.float32), ids.astype(np.int64))
         return current
 
     @classmethod
-    def trained(cls, ids: np.ndarray, vecs: np.ndarray, nlist: int | None, nprobe: int) -> Vectors:
-        """An IVF index trained on (a sample of) ``vecs``; nlist defaults to 4 * sqrt(n)."""
+    def trained(cls, ids: np.ndarray, vecs: np.ndarray, nlist: int | None, nprobe: int,
+                storage: str = "sq8") -> Vectors:
+        """An IVF index trained on (a sample of) ``vecs``; nlist defaults to 2 * sqrt(n)."""
         faiss = _faiss()
+        if storage not in STORAGES:
+            raise ValueError(f"ann_storage must be one of {', '.join(STORAGES)}, not {storage!r}")
         n, d = vecs.shape
-        nlist = nlist or max(16, int(4 * math.sqrt(n)))
+        nlist = nlist or max(16, int(2 * math.sqrt(n)))
         quantizer = faiss.IndexFlatIP(d)
-        index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+        if storage == "flat":
+            index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+        else:
+            qtype = faiss.ScalarQuantizer.QT_8bit if storage == "sq8" else faiss.ScalarQuantizer.QT_fp16
+            # codes of the vectors themselves (not residuals): decodable without the centroids, and
+            # inner products scan the codes directly
+            index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, qtype, faiss.METRIC_INNER_PRODUCT, False)
+        index.cp.niter = KMEANS_ITERATIONS
         rng = np.random.default_rng(0)
         sample = vecs[rng.choice(n, size=min(n, 64 * nlist), replace=False)] if n > 64 * nlist else vecs
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
-        index.add_with_ids(np.ascontiguousarray(vecs, dtype=np.float32), ids)
+        for start in range(0, n, 200_000):  # in slices: no second float32 copy of everything
+            index.add_with_ids(np.ascontiguousarray(vecs[start : start + 200_000], dtype=np.float32),
+                               np.ascontiguousarray(ids[start : start + 200_000], dtype=np.int64))
         index.own_fields = True
         quantizer.this.disown()
-        log.info("IVF index: %d vectors, nlist %d", n, nlist)
+        log.info("IVF index (%s): %d vectors, nlist %d", storage, n, nlist)
         return cls(index, nprobe)
 
     def top(self, query: np.ndarray, depth: int, per_chunk: float = 1.0,
@@ -162,7 +188,7 @@ class Vectors:
         _faiss().write_index(self.index, str(path))
 
     @classmethod
-    def load(cls, path: Path, nprobe: int = 32, mmap: bool = True) -> Vectors:
+    def load(cls, path: Path, nprobe: int = 64, mmap: bool = True) -> Vectors:
         """Memory-mapped for searching; ``mmap=False`` for a writer that will change it."""
         faiss = _faiss()
         if not mmap:

@@ -230,7 +230,7 @@ class _Readings(Mapping):
 class LocalStore:
     """One generation of a local index, opened read-only: the reading side of the store protocol."""
 
-    def __init__(self, folder: Path, nprobe: int = 32, verify: bool = True) -> None:
+    def __init__(self, folder: Path, nprobe: int = 64, verify: bool = True) -> None:
         self.folder = folder
         gen = read_current(folder)
         rebuild = f"run `policyqa build --full --index {folder}`"
@@ -527,13 +527,14 @@ class LocalWriter:
     """
 
     def __init__(self, folder: Path, model: dict, settings: dict, full: bool = False, wait: bool = False,
-                 ann_min_vectors: int = 200_000, nprobe: int = 32) -> None:
+                 ann_min_vectors: int = 200_000, nprobe: int = 64, ann_storage: str = "sq8") -> None:
         self.folder = folder
         self.model = model
         self.settings = settings
         self.full = full
         self.ann_min_vectors = ann_min_vectors
         self.nprobe = nprobe
+        self.ann_storage = ann_storage
         self.lock = BuildLock(folder, wait)
         self.committed = False
 
@@ -796,7 +797,8 @@ class LocalWriter:
         vectors = Vectors.load(base / "dense.faiss", self.nprobe, mmap=False) if base else Vectors.empty(dim)
         vids, vecs = cat(self.new_vids, np.int64), (np.concatenate(self.new_vecs) if self.new_vecs
                                                      else np.zeros((0, dim), np.float32))
-        vectors = vectors.updated(dead, max(self.max_cid, 0), vids, vecs, self.ann_min_vectors)
+        vectors = vectors.updated(dead, max(self.max_cid, 0), vids, vecs, self.ann_min_vectors,
+                                  storage=self.ann_storage)
         tmp = Path(tempfile.mkdtemp(prefix=".gen-", dir=self.folder))
         try:
             postings.save(tmp)
