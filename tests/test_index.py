@@ -320,3 +320,18 @@ def test_an_ivf_index_ranks_as_the_exact_one_and_stays_incremental(seed_corpus, 
     assert again.store.vectors.kind == f"ivf-{storage}"
     assert not any(c.doc_id.startswith("003") for c in all_chunks(again))
     assert again.store.vectors.size < ivf.store.vectors.size
+
+
+def test_part_scores_are_the_stored_vectors_cosines(fake_index, fake_encoder):
+    """English answers rank sentences by the vectors the build stored, without embedding them again."""
+    from retrieval.build import dense_units
+
+    chunks = all_chunks(fake_index)[:12]
+    texts, owner, part = dense_units(chunks, fake_index.settings)
+    qv = fake_encoder.encode_queries(["规上工业增加值增长"])[0]
+    want = {(chunks[o].chunk_id, int(p)): float(v @ qv)
+            for v, o, p in zip(fake_encoder.encode_passages(texts), owner, part, strict=True)}
+    got = fake_index.store.part_scores(qv, [c.chunk_id for c in chunks] + ["no-such-chunk"])
+    assert got["no-such-chunk"] == {}
+    assert {(c, p): s for c, ps in got.items() for p, s in ps.items()} == pytest.approx(want, abs=1e-5)
+    assert any(len(ps) > 1 for ps in got.values())  # sentences, not only paragraphs

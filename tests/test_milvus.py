@@ -160,6 +160,19 @@ def test_dense_and_bm25_legs_identical_with_an_exact_index(pair):
 
 
 @needs_milvus
+def test_part_scores_match_the_local_store(pair):
+    """The stored paragraph and sentence vectors' cosines, as English answers rank sentences by them."""
+    local, milvus, _, enc = pair
+    ids = [c.chunk_id for c in local.store.chunks_of([d.doc_id for d in local.store.list_documents()])][:40]
+    qv = enc.encode_queries(["规上工业增加值增长"])[0]
+    a, b = local.store.part_scores(qv, ids), milvus.store.part_scores(qv, ids)
+    assert a.keys() == b.keys() == set(ids)
+    for c in ids:
+        assert a[c] and a[c].keys() == b[c].keys() and 0 in a[c]
+        assert np.allclose([a[c][p] for p in sorted(a[c])], [b[c][p] for p in sorted(a[c])], atol=1e-5)
+
+
+@needs_milvus
 def test_hybrid_metrics_and_answers_match_the_local_store(pair):
     from retrieval.answer.extractive import answer_question
     from retrieval.evaluation import run_eval

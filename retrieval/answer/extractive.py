@@ -19,7 +19,7 @@ from retrieval.index import Index
 from retrieval.store import FactQuery, Filter
 from retrieval.text.facts import enumerated
 from retrieval.text.figures import format_value, quantity, same_quantity, unit_fits
-from retrieval.text.normalize import normalize
+from retrieval.text.normalize import normalize, split_sentences
 from retrieval.text.regions import mentions, subject_region
 from retrieval.types import Answer, AnswerItem, Chunk, Fact, Hit
 
@@ -245,11 +245,32 @@ def _sentences(index: Index, q: Question, sup: Support, hits: list[Hit]) -> list
             out.append(Sentence(h, raw, norm, st.start, st.end, coverage, score))
     out = [s for s in out if s.coverage >= MIN_COVERAGE]
     if q.lang == "en" and out:  # rank the supported sentences by meaning, the gloss being coarse
-        vecs = index.encoder.encode_passages([s.norm for s in out])
-        qv = index.encoder.encode_queries([q.norm])[0]
-        sims = vecs @ qv
+        sims = _meaning(index, q, out)
         return [s for _, s in sorted(zip(sims, out, strict=True), key=lambda p: -(p[0] + p[1].coverage))]
     return sorted(out, key=lambda s: (-s.score, s.hit.rank, s.start))
+
+
+def _meaning(index: Index, q: Question, sents: list[Sentence]) -> list[float]:
+    """Each sentence's cosine to the question, from the vectors the build stored (no embedding here).
+
+    A sentence's vector is the part whose text (a sentence of the chunk's normalized text) equals
+    the sentence's; a paragraph embedded whole (one sentence, or by the sentence-vector policy)
+    scores its sentences with the paragraph's vector.
+    """
+    qv = index.encoder.encode_queries([q.norm])[0]
+    parts = index.store.part_scores(qv, [s.hit.chunk.chunk_id for s in sents])
+    part_of: dict[str, dict[str, int]] = {}
+    sims = []
+    for s in sents:
+        c = s.hit.chunk
+        if c.chunk_id not in part_of:
+            part_of[c.chunk_id] = {}
+            for i, (a, b) in enumerate(split_sentences(c.norm)[:63], start=1):
+                part_of[c.chunk_id].setdefault(c.norm[a:b].strip(), i)
+        scores = parts.get(c.chunk_id, {})
+        part = part_of[c.chunk_id].get(s.norm.strip(), 0)
+        sims.append(scores.get(part, scores.get(0, 0.0)))
+    return sims
 
 
 def _sentence_regions(index: Index, q: Question, s: Sentence) -> list[str]:

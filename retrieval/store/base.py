@@ -151,6 +151,11 @@ class Store(Protocol):
         """(chunk_id, best cosine over the chunk's vectors), best first."""
         ...
 
+    def part_scores(self, vector: np.ndarray, chunk_ids: Iterable[str]) -> dict[str, dict[int, float]]:
+        """chunk_id -> {part: cosine} for every stored vector of these chunks (0 = the paragraph,
+        i = its i-th sentence): the sentences' meaning without embedding them again."""
+        ...
+
     def bm25_top(self, terms: list[str], k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
         """(chunk_id, BM25 score > 0), best first; a repeated term counts again."""
         ...

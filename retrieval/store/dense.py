@@ -184,6 +184,20 @@ class Vectors:
                 best[c] = float(s)
         return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:depth]
 
+    def scores_of(self, query: np.ndarray, cids: np.ndarray) -> list[tuple[int, float]]:
+        """(vector id, inner product) of every stored vector of these chunks (an exhaustive, selected scan)."""
+        faiss = _faiss()
+        if self.size == 0 or not len(cids):
+            return []
+        allowed = cid_bitmap(cids, int(cids.max()))
+        sel = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(allowed))
+        ivf = self._ivf()
+        params = faiss.SearchParametersIVF(sel=sel, nprobe=ivf.nlist) if ivf is not None else \
+            faiss.SearchParameters(sel=sel)
+        want = int(min(self.size, len(cids) * PARTS))
+        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), want, params=params)
+        return [(int(v), float(s)) for v, s in zip(ids[0], scores[0], strict=True) if v >= 0]
+
     def save(self, path: Path) -> None:
         _faiss().write_index(self.index, str(path))
 

@@ -384,6 +384,18 @@ class LocalStore:
         ids = self._chunk_ids([c for c, _ in pairs])
         return [(ids[c], s) for c, s in pairs if c in ids]
 
+    def part_scores(self, vector: np.ndarray, chunk_ids: Iterable[str]) -> dict[str, dict[int, float]]:
+        wanted = list(dict.fromkeys(chunk_ids))
+        cid_of: dict[int, str] = {}
+        for i in range(0, len(wanted), 900):
+            part = wanted[i : i + 900]
+            cid_of.update(self._q(f"SELECT cid, chunk_id FROM chunks WHERE {VIS} AND chunk_id IN "
+                                  f"({','.join('?' * len(part))})", [self.generation, self.generation, *part]))
+        out: dict[str, dict[int, float]] = {c: {} for c in wanted}
+        for vid, s in self.vectors.scores_of(vector, np.array(sorted(cid_of), dtype=np.int64)):
+            out[cid_of[vid // PARTS]][vid % PARTS] = s
+        return out
+
     def dense_top(self, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
         allowed = self._allowed(flt)
         if allowed is not None and not allowed[0].any():

@@ -44,6 +44,7 @@ from retrieval.errors import UserError
 from retrieval.settings import Settings
 from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Sentence, StoreInfo
 from retrieval.store.bm25 import lucene_idf, saturation
+from retrieval.store.dense import PARTS
 from retrieval.store.milvus_expr import MilvusUrl, both, filter_expr, in_list, literal
 from retrieval.store.milvus_schema import (
     GEN_COLLECTIONS,
@@ -153,6 +154,20 @@ class MilvusStore(_Conn):
                          output_fields=["chunk_id"], search_params=params)
         pairs = [(h["entity"]["chunk_id"], float(h["distance"])) for h in res[0]]
         return sorted(pairs, key=lambda p: (-p[1], p[0]))
+
+    def part_scores(self, vector: np.ndarray, chunk_ids: Iterable[str]) -> dict[str, dict[int, float]]:
+        wanted = list(dict.fromkeys(chunk_ids))
+        out: dict[str, dict[int, float]] = {c: {} for c in wanted}
+        for i in range(0, len(wanted), 200):  # Milvus answers at most 16,384 rows a search
+            part = wanted[i : i + 200]
+            res = self._call("sentence scores", self.client.search, self.names.vectors,
+                             data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="vec",
+                             limit=min(16_384, len(part) * PARTS), filter=both(self._vis(), in_list("chunk_id", part)),
+                             output_fields=["key", "chunk_id"], search_params={"metric_type": "IP"})
+            for h in res[0]:
+                key = h["entity"]["key"].rsplit("@", 1)[0]  # chunk_id#part@generation
+                out[h["entity"]["chunk_id"]][int(key.rsplit("#", 1)[1])] = float(h["distance"])
+        return out
 
     def _df(self, terms: list[str]) -> dict[str, tuple[int, int]]:
         """term -> (tid, df) for the terms the published generation holds."""
