@@ -146,7 +146,8 @@ def _prepare(doc: Document, settings: Settings) -> tuple:
 
 
 def _model_revision(model: dict) -> str:
-    return f"{model.get('name')}|{model.get('revision')}|{model.get('passage_prefix')}"
+    base = f"{model.get('name')}|{model.get('revision')}|{model.get('passage_prefix')}"
+    return base + "|int8" if model.get("int8") else base  # int8 vectors are not fp32's
 
 
 def _readings(terms: set[str]) -> dict[str, str]:
@@ -187,7 +188,8 @@ def build_index(
         raise UserError(f"corpus folder {corpus} does not exist: create it and put documents in it")
     from retrieval.store import open_writer
 
-    encoder = encoder or Embedder(settings.model, settings.query_prefix, settings.passage_prefix, settings.batch_size)
+    encoder = encoder or Embedder(settings.model, settings.query_prefix, settings.passage_prefix, settings.batch_size,
+                                  int8=settings.encoder_int8)
     model = _describe(encoder)
     rev = _model_revision(model)
     note("scanning the corpus", 0.0)

@@ -73,6 +73,7 @@ def _settings(args: argparse.Namespace):
         model=getattr(args, "model", None),
         query_prefix=getattr(args, "query_prefix", None),
         passage_prefix=getattr(args, "passage_prefix", None),
+        encoder_int8=getattr(args, "int8", None) or None,
     )
 
 
@@ -135,11 +136,19 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def _filter(args: argparse.Namespace):
-    """The search filter the arguments ask for (None when they ask for none)."""
-    from retrieval.store import Filter
+def _filter(args: argparse.Namespace, index=None):
+    """The search filter the arguments ask for (None when they ask for none).
 
-    flt = Filter(regions=tuple(args.region or ()), doc_ids=tuple(args.doc or ()), outlets=tuple(args.outlet or ()),
+    An outlet matches the index's outlets in either script ("福建日报" finds "福建日報").
+    """
+    from retrieval.store import Filter
+    from retrieval.text.normalize import norm_text
+
+    outlets = tuple(args.outlet or ())
+    if outlets and index is not None:
+        wanted = {norm_text(o) for o in outlets}
+        outlets = tuple(dict.fromkeys([*outlets, *(o for o in index.store.facets().outlets if norm_text(o) in wanted)]))
+    flt = Filter(regions=tuple(args.region or ()), doc_ids=tuple(args.doc or ()), outlets=outlets,
                  date_from=args.since, date_to=args.until)
     return None if flt.is_empty() else flt
 
@@ -150,7 +159,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     index = _open(args)
     for query in args.query:
         t0 = time.perf_counter()
-        hits = index.search(query, k=args.k, mode=args.mode, where=_filter(args))
+        hits = index.search(query, k=args.k, mode=args.mode, where=_filter(args, index))
         took = (time.perf_counter() - t0) * 1000
         if args.json:
             _emit({"query": query, "mode": args.mode, "took_ms": round(took, 1),
@@ -175,7 +184,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     index = _open(args)
     for question in args.question:
-        ans = answer_question(index, question, where=_filter(args))
+        ans = answer_question(index, question, where=_filter(args, index))
         if args.json:
             _emit({
                 "question": ans.question, "kind": ans.kind, "answer": ans.answer, "supported": ans.supported,
@@ -200,7 +209,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
     units = list(index.store.facets().units)
     if args.unit and norm_text(args.unit) not in units:
         raise UserError(f"unknown unit {args.unit!r}: the index has {', '.join(units) or 'no facts'}")
-    facts = facts_for(index, _filter(args), unit=args.unit)
+    facts = facts_for(index, _filter(args, index), unit=args.unit)
     for region in args.region or ():
         if not facts and not mentions(norm_text(region)):
             raise UserError(f"unknown region {region!r}: name a province, city or county (e.g. 广安市)")
@@ -328,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--passage-prefix", default=None, help="text put before paragraphs (default: the model's own)")
     b.add_argument("--full", action="store_true",
                    help="rebuild everything (default: only new, changed and removed files)")
+    b.add_argument("--int8", action="store_true",
+                   help="embed with the int8-quantized encoder (faster on CPU, slightly different vectors: "
+                        "README, 'Measured'); questions to the index then use it too")
     b.add_argument("--json", action="store_true", help="print one JSON summary object, no progress bar")
     b.set_defaults(func=cmd_build)
 

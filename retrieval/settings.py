@@ -25,6 +25,10 @@ class Settings:
     query_prefix: str | None = None
     passage_prefix: str | None = None
     batch_size: int = 8  # fastest and smallest in scripts/bench_embed.py (README, "Measured")
+    # opt-in: the encoder's Linear layers in dynamic int8 (torch), about 1.4x the paragraphs/s on
+    # 2 cores at a cosine to fp32 of 0.96-1.0; gold MRR@10 of both in scripts/int8.py (README).
+    # An int8 index is its own model (its own embedding-cache keys; questions use int8 too).
+    encoder_int8: bool = False
     # chunking: a CJK character is at most one XLM-R token, so this bounds a chunk
     # (with its title and section) well under the model's 512 tokens.
     max_chunk_chars: int = 400

@@ -2,12 +2,13 @@
 
     .venv/bin/python scripts/int8.py [--n 600] [--gold eval/gold/seed]
 
-torch's dynamic quantization (``torch.ao.quantization.quantize_dynamic``, the Linear layers'
-weights in int8, activations quantized per batch) on the bundled model, as the issue's ONNX
-int8 measurement did. Prints paragraphs/s of both on ``--n`` People's Daily paragraphs (batch
-size from Settings), the cosine of each int8 vector to its fp32 vector, and hybrid / dense
-MRR@10 and Recall@5 of the gold set on an index built with each. The rule (README): int8 becomes
-an opt-in setting only if hybrid MRR@10 moves by at most 0.005. Run with nothing else busy.
+``Settings.encoder_int8`` (``Embedder(int8=True)``): torch's dynamic quantization
+(``torch.ao.quantization.quantize_dynamic``, the Linear layers' weights in int8, activations
+quantized per batch) on the bundled model, as the issue's ONNX int8 measurement did. Prints
+paragraphs/s of both on ``--n`` People's Daily paragraphs (batch size from Settings), the cosine
+of each int8 vector to its fp32 vector, and hybrid / dense MRR@10 and Recall@5 of the gold set
+on an index built with each. The rule (README): int8 is offered as an opt-in setting only if
+hybrid MRR@10 moves by at most 0.005. Run with nothing else busy.
 """
 
 from __future__ import annotations
@@ -23,15 +24,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def quantized(enc):
-    """The same Embedder with its Linear layers dynamically quantized to int8."""
-    import torch
-
-    enc.warm_up()
-    enc._model = torch.ao.quantization.quantize_dynamic(enc._model, {torch.nn.Linear}, dtype=torch.qint8)
-    return enc
 
 
 def rate(enc, texts: list[str]) -> tuple[float, np.ndarray]:
@@ -57,7 +49,8 @@ def main() -> None:
     bs = Settings().batch_size
     fp32 = Embedder(batch_size=bs)
     fp32.warm_up()
-    int8 = quantized(Embedder(batch_size=bs))
+    int8 = Embedder(batch_size=bs, int8=True)
+    int8.warm_up()
     r32, v32 = rate(fp32, paras)
     r8, v8 = rate(int8, paras)
     cos = np.sum(v32 * v8, axis=1)

@@ -85,6 +85,7 @@ def test_cli_ask_takes_the_search_filters(real_index, capsys):
 
 def test_cli_facts_take_the_document_filters(real_index, capsys):
     from retrieval.cli import main
+    from retrieval.text.normalize import norm_text
 
     base = ["facts", "--index", str(real_index.folder), "--json"]
     assert main(base) == 0
@@ -98,5 +99,8 @@ def test_cli_facts_take_the_document_filters(real_index, capsys):
     assert main([*base, "--outlet", outlet, "--region", "福建"]) == 0
     both = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert both and all(f["province"] == "福建省" and f["doc_id"] in dated for f in both)
+    simplified = norm_text(outlet)  # the seed's outlet is in Traditional script: 福建日報
+    assert simplified != outlet and main([*base, "--outlet", simplified, "--region", "福建"]) == 0
+    assert [json.loads(x) for x in capsys.readouterr().out.splitlines()] == both
     assert main([*base, "--until", "2000-01-01"]) == 0
     assert capsys.readouterr().out == ""

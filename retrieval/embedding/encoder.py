@@ -47,6 +47,7 @@ class Embedder:
         passage_prefix: str | None = None,
         batch_size: int = 32,
         cache_dir: Path | None = None,
+        int8: bool = False,
     ) -> None:
         from retrieval.embedding import model as bundled
 
@@ -55,6 +56,7 @@ class Embedder:
         self._cache_dir = cache_dir
         self._qp, self._pp = query_prefix, passage_prefix
         self.batch_size = batch_size
+        self.int8 = int8
         self._model = None
         self._lock = threading.Lock()
 
@@ -89,6 +91,10 @@ class Embedder:
                 self._qp = prompts.get("query", "")
             if self._pp is None:
                 self._pp = prompts.get("passage", prompts.get("document", ""))
+            if self.int8:  # weights of the Linear layers in int8, activations quantized per batch
+                import torch
+
+                st = torch.ao.quantization.quantize_dynamic(st, {torch.nn.Linear}, dtype=torch.qint8)
             self._model = st
 
     @property
@@ -139,7 +145,8 @@ class Embedder:
             qp = prompts.get("query", "") if self._qp is None else self._qp
             pp = prompts.get("passage", "") if self._pp is None else self._pp
             return {"name": self.name, "dim": int(config["hidden_size"]), "query_prefix": qp, "passage_prefix": pp,
-                    "revision": bundled.revision()}
+                    "revision": bundled.revision(), **({"int8": True} if self.int8 else {})}
         qp, pp = self.prefixes
         rev = bundled.revision() if self._spec is None else None
-        return {"name": self.name, "dim": self.dim, "query_prefix": qp, "passage_prefix": pp, "revision": rev}
+        return {"name": self.name, "dim": self.dim, "query_prefix": qp, "passage_prefix": pp, "revision": rev,
+                **({"int8": True} if self.int8 else {})}
