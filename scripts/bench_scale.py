@@ -317,6 +317,13 @@ def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
     post.save(out)
     vec.save(out / "dense.faiss")
     kind, size = vec.kind, vec.size
+    # every copy's generation window must see generation 1: the source rows may be from a later generation
+    con = sqlite3.connect(dst / DB)
+    for table in ("documents", "chunks", "facts"):
+        con.execute(f"UPDATE {table} SET gen_from = 1 WHERE gen_to IS NULL")
+        con.execute(f"DELETE FROM {table} WHERE gen_to IS NOT NULL")
+    con.commit()
+    con.close()
     files = {p.name: {"size": p.stat().st_size, "sha256": _file_digest(p)} for p in out.iterdir()}
     con = sqlite3.connect(dst / DB)
     chunks = con.execute(f"SELECT count(*) FROM chunks WHERE {VIS}", (1, 1)).fetchone()[0]
@@ -330,13 +337,6 @@ def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
                dense={**man["dense"], "kind": kind, "vectors": size})
     (out / "manifest.json").write_text(json.dumps(man, ensure_ascii=False), encoding="utf-8")
     (dst / "CURRENT").write_text("1\n", encoding="ascii")
-    # every copy's generation window must see generation 1: the source rows may be from a later generation
-    con = sqlite3.connect(dst / DB)
-    for table in ("documents", "chunks", "facts"):
-        con.execute(f"UPDATE {table} SET gen_from = 1 WHERE gen_to IS NULL")
-        con.execute(f"DELETE FROM {table} WHERE gen_to IS NOT NULL")
-    con.commit()
-    con.close()
 
 
 def exact_path(dst: Path, what: str) -> Path:
