@@ -452,7 +452,7 @@ def main() -> None:
     y = sub.add_parser("synthetic", help="copies of the real index at these sizes")
     y.add_argument("sizes", nargs="+", type=int)
     y.add_argument("--nprobe", type=int, help="IVF lists probed by the timed queries (default: Settings.nprobe)")
-    y.add_argument("--recall-nprobe", type=lambda v: [int(x) for x in v.split(",")], default=[16, 32, 64, 128, 256],
+    y.add_argument("--recall-nprobe", type=lambda v: [int(x) for x in v.split(",")], default=[32, 64, 128, 256, 512],
                    help="nprobe values whose recall@10 is measured (comma-separated)")
     y.add_argument("--reuse", action="store_true", help="measure existing synthetic indexes again")
     y.set_defaults(func=synthetic)

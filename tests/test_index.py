@@ -309,6 +309,12 @@ def test_an_ivf_index_ranks_as_the_exact_one_and_stays_incremental(seed_corpus, 
         a, b = exact.legs(q, 5, "dense").dense, ivf.legs(q, 5, "dense").dense
         assert next(iter(a)) == next(iter(b)) and len(a.keys() & b.keys()) >= 4
         assert all(abs(a[c] - b[c]) < 0.01 for c in a.keys() & b.keys())
+        if storage == "sq8":  # candidates re-scored from the float16 copies: exact scores, no better chunk missed
+            deep = exact.legs(q, 40, "dense").dense
+            assert all(abs(deep[c] - b[c]) < 3e-4 for c in b), max(abs(deep[c] - b[c]) for c in b)
+            assert min(b.values()) > min(a.values()) - 2e-3
+    if storage == "sq8":
+        assert {"dense_exact.npy", "dense_ids.npy"} <= set(ivf.store.manifest["files"])
     region = Filter(regions=("绵阳市",))
     got = [h.chunk.chunk_id for h in ivf.search("工业企业", k=10, mode="dense", where=region)]
     want = [h.chunk.chunk_id for h in exact.search("工业企业", k=10, mode="dense", where=region)]
@@ -320,6 +326,10 @@ def test_an_ivf_index_ranks_as_the_exact_one_and_stays_incremental(seed_corpus, 
     assert again.store.vectors.kind == f"ivf-{storage}"
     assert not any(c.doc_id.startswith("003") for c in all_chunks(again))
     assert again.store.vectors.size < ivf.store.vectors.size
+    if storage == "sq8":
+        ex = again.store.vectors.exact
+        assert len(ex.ids) == again.store.vectors.size and (np.diff(ex.ids) > 0).all()
+        assert set(ex.ids.tolist()) == set(again.store.vectors.all_vectors()[0].tolist())
 
 
 def test_part_scores_are_the_stored_vectors_cosines(fake_index, fake_encoder):

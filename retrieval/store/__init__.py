@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-def open_store(location: str | Path, nprobe: int = 64, settings: Settings | None = None) -> Store:
+def open_store(location: str | Path, nprobe: int = Settings.nprobe, settings: Settings | None = None) -> Store:
     """Open the store at a location for reading: a folder path, or a ``milvus://`` address."""
     if is_milvus(location):
         from retrieval.store.milvus import MilvusStore
@@ -68,8 +68,8 @@ def check_target(location: str | Path) -> None:
 
 
 def open_writer(location: str | Path, model: dict, settings: dict, full: bool = False, wait: bool = False,
-                ann_min_vectors: int = 200_000, nprobe: int = 64, config: Settings | None = None,
-                ann_storage: str = "sq8"):
+                ann_min_vectors: int = Settings.ann_min_vectors, nprobe: int = Settings.nprobe,
+                config: Settings | None = None, ann_storage: str = Settings.ann_storage):
     """A writer (a context manager, see LocalWriter) for one build into the store at a location.
 
     Before any reading or embedding, the target is checked: a folder that is neither empty nor

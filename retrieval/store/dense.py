@@ -5,8 +5,14 @@ sentence; vector id = cid * PARTS + part (part 0 = the paragraph), so a chunk's 
 the best of its vectors and filters select whole chunks by id. Small indexes are exact
 (``IDMap2,Flat``); above ``Settings.ann_min_vectors`` an IVF index whose lists store the vectors
 as 8-bit scalar codes (``IVF{nlist},SQ8``: a quarter of float32, so a million paragraphs with their
-sentence vectors fit the memory budget) or, by ``Settings.ann_storage``, as fp16 or float32. Its
-recall@10 against exact search, per nprobe, is measured by ``scripts/bench_scale.py synthetic``.
+sentence vectors fit the memory budget) or, by ``Settings.ann_storage``, as fp16 or float32.
+
+8-bit codes alone cap recall@10 near 0.98 (the codes, not the lists probed, lose the order of
+close neighbours), so an SQ8 index keeps every vector also as float16 in a
+memory-mapped array beside it (``dense_exact.npy``, rows sorted by id in ``dense_ids.npy``) and
+re-scores its candidates exactly: the IVF lists choose, the float16 rows rank. A query touches
+only its candidates' rows of that array, so it costs disk, not memory. Recall@10 against exact
+search, per nprobe, is measured by ``scripts/bench_scale.py synthetic``.
 """
 
 from __future__ import annotations
@@ -17,11 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.settings import Settings
+
 log = logging.getLogger(__name__)
 
 PARTS = 64  # vectors per chunk at most: the paragraph and up to 63 sentences
 STORAGES = ("sq8", "fp16", "flat")  # how an IVF index stores its vectors (Settings.ann_storage)
 KMEANS_ITERATIONS = 10  # FAISS's default 25 triples the training time for no recall measured here
+EXACT_IDS, EXACT_VECS = "dense_ids.npy", "dense_exact.npy"  # beside a quantized IVF index
 
 
 def _faiss():
@@ -39,12 +48,63 @@ def cid_bitmap(cids: np.ndarray, max_cid: int) -> np.ndarray:
     return bitmap
 
 
+class Exact:
+    """Every vector as float16, rows sorted by vector id: exact re-scoring of a quantized index's candidates."""
+
+    def __init__(self, ids: np.ndarray, vecs: np.ndarray) -> None:
+        self.ids = ids
+        self.vecs = vecs
+
+    @classmethod
+    def of(cls, ids: np.ndarray, vecs: np.ndarray) -> Exact:
+        order = np.argsort(ids, kind="stable")
+        out = np.empty((len(ids), vecs.shape[1]), np.float16)
+        for start in range(0, len(order), 200_000):  # no second float32 copy of everything
+            out[start : start + 200_000] = vecs[order[start : start + 200_000]]
+        return cls(np.ascontiguousarray(ids[order], dtype=np.int64), out)
+
+    def updated(self, dead_cids: np.ndarray, ids: np.ndarray, vecs: np.ndarray) -> Exact:
+        keep = ~np.isin(self.ids // PARTS, dead_cids) if len(dead_cids) else np.ones(len(self.ids), bool)
+        all_ids = np.concatenate([np.asarray(self.ids)[keep], ids.astype(np.int64)])
+        all_vecs = np.concatenate([np.asarray(self.vecs)[keep], vecs.astype(np.float16)])
+        return Exact.of(all_ids, all_vecs)
+
+    def scores(self, query: np.ndarray, vids: np.ndarray) -> np.ndarray:
+        """Inner products of the query with these stored vectors (ids must be present)."""
+        rows = np.searchsorted(self.ids, vids)
+        order = np.argsort(rows)  # ascending rows: sequential reads of the mapped file
+        out = np.empty(len(vids), np.float32)
+        out[order] = np.asarray(self.vecs[rows[order]], dtype=np.float32) @ query
+        return out
+
+    def of_chunks(self, cids: np.ndarray) -> np.ndarray:
+        """Vector ids of every stored vector of these chunks."""
+        lo = np.searchsorted(self.ids, cids.astype(np.int64) * PARTS)
+        hi = np.searchsorted(self.ids, (cids.astype(np.int64) + 1) * PARTS)
+        return np.concatenate([np.asarray(self.ids[a:b]) for a, b in zip(lo, hi, strict=True)]) if len(cids) \
+            else np.zeros(0, np.int64)
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / EXACT_IDS, self.ids)
+        np.save(folder / EXACT_VECS, self.vecs)
+
+    @classmethod
+    def load(cls, folder: Path, mmap: bool = True) -> Exact:
+        mode = "r" if mmap else None
+        ids = np.load(folder / EXACT_IDS, mmap_mode=mode)
+        vecs = np.load(folder / EXACT_VECS, mmap_mode=mode)
+        if ids.ndim != 1 or vecs.ndim != 2 or len(ids) != len(vecs) or vecs.dtype != np.float16:
+            raise ValueError("exact vectors do not match their ids")
+        return cls(ids, vecs)
+
+
 class Vectors:
     """One generation's FAISS index (exact or IVF) over vector ids ``cid * PARTS + part``."""
 
-    def __init__(self, index, nprobe: int = 64) -> None:
+    def __init__(self, index, nprobe: int = Settings.nprobe, exact: Exact | None = None) -> None:
         self.index = index
         self.nprobe = nprobe
+        self.exact = exact  # float16 copies, for a quantized IVF index
 
     @classmethod
     def empty(cls, dim: int) -> Vectors:
@@ -83,6 +143,8 @@ class Vectors:
         n, d = self.size, self.dim
         if n == 0:
             return np.zeros(0, np.int64), np.zeros((0, d), np.float32)
+        if self.exact is not None:
+            return np.asarray(self.exact.ids), np.asarray(self.exact.vecs, dtype=np.float32)
         ivf = self._ivf()
         if ivf is None:
             ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
@@ -103,7 +165,7 @@ class Vectors:
         return np.concatenate(ids_all).astype(np.int64), np.concatenate(vecs)
 
     def updated(self, dead_cids: np.ndarray, max_cid: int, ids: np.ndarray, vecs: np.ndarray,
-                ann_min_vectors: int, nlist: int | None = None, storage: str = "sq8") -> Vectors:
+                ann_min_vectors: int, nlist: int | None = None, storage: str = Settings.ann_storage) -> Vectors:
         """A new generation: this index minus the dead chunks' vectors plus new ones (ids given).
 
         Switches to IVF when the total passes ``ann_min_vectors`` (training on the vectors at hand);
@@ -115,8 +177,9 @@ class Vectors:
             bitmap = cid_bitmap(dead_cids, max_cid)
             index.remove_ids(faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap)))
         total = (index.ntotal if index is not None else 0) + len(ids)
-        current = Vectors(index, self.nprobe) if index is not None else Vectors.empty(vecs.shape[1] if len(vecs)
-                                                                                        else self.dim)
+        exact = self.exact.updated(dead_cids, ids, vecs) if self.exact is not None and index is not None else None
+        current = Vectors(index, self.nprobe, exact) if index is not None else \
+            Vectors.empty(vecs.shape[1] if len(vecs) else self.dim)
         if total >= ann_min_vectors and current.kind == "flat":
             old_ids, old_vecs = current.all_vectors()
             all_ids = np.concatenate([old_ids, ids.astype(np.int64)])
@@ -128,7 +191,7 @@ class Vectors:
 
     @classmethod
     def trained(cls, ids: np.ndarray, vecs: np.ndarray, nlist: int | None, nprobe: int,
-                storage: str = "sq8") -> Vectors:
+                storage: str = Settings.ann_storage) -> Vectors:
         """An IVF index trained on (a sample of) ``vecs``; nlist defaults to 2 * sqrt(n)."""
         faiss = _faiss()
         if storage not in STORAGES:
@@ -153,7 +216,7 @@ class Vectors:
         index.own_fields = True
         quantizer.this.disown()
         log.info("IVF index (%s): %d vectors, nlist %d", storage, n, nlist)
-        return cls(index, nprobe)
+        return cls(index, nprobe, Exact.of(ids, vecs) if storage == "sq8" else None)
 
     def top(self, query: np.ndarray, depth: int, per_chunk: float = 1.0,
             allowed: np.ndarray | None = None, allowed_share: float = 1.0) -> list[tuple[int, float]]:
@@ -175,10 +238,13 @@ class Vectors:
         elif sel is not None:
             params = faiss.SearchParameters(sel=sel)
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), want, params=params)
+        vids, scores = ids[0][ids[0] >= 0], scores[0][ids[0] >= 0]
+        if self.exact is not None and len(vids):  # the codes chose the candidates; exact scores rank them
+            scores = self.exact.scores(query.astype(np.float32), vids)
+            order = np.argsort(-scores, kind="stable")
+            vids, scores = vids[order], scores[order]
         best: dict[int, float] = {}
-        for vid, s in zip(ids[0], scores[0], strict=True):
-            if vid < 0:
-                continue
+        for vid, s in zip(vids, scores, strict=True):
             c = int(vid) // PARTS
             if c not in best:  # results come best first
                 best[c] = float(s)
@@ -189,6 +255,10 @@ class Vectors:
         faiss = _faiss()
         if self.size == 0 or not len(cids):
             return []
+        if self.exact is not None:
+            vids = self.exact.of_chunks(np.asarray(cids))
+            return [(int(v), float(s)) for v, s in zip(vids, self.exact.scores(query.astype(np.float32), vids),
+                                                       strict=True)]
         allowed = cid_bitmap(cids, int(cids.max()))
         sel = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(allowed))
         ivf = self._ivf()
@@ -199,16 +269,25 @@ class Vectors:
         return [(int(v), float(s)) for v, s in zip(ids[0], scores[0], strict=True) if v >= 0]
 
     def save(self, path: Path) -> None:
+        """The FAISS index at ``path``, and beside it a quantized index's float16 copies."""
         _faiss().write_index(self.index, str(path))
+        if self.exact is not None:
+            self.exact.save(path.parent)
 
     @classmethod
-    def load(cls, path: Path, nprobe: int = 64, mmap: bool = True) -> Vectors:
+    def load(cls, path: Path, nprobe: int = Settings.nprobe, mmap: bool = True) -> Vectors:
         """Memory-mapped for searching; ``mmap=False`` for a writer that will change it."""
         faiss = _faiss()
         if not mmap:
-            return cls(faiss.read_index(str(path)), nprobe)
-        try:
-            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-        except RuntimeError:
             index = faiss.read_index(str(path))
-        return cls(index, nprobe)
+        else:
+            try:
+                index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+            except RuntimeError:
+                index = faiss.read_index(str(path))
+        out = cls(index, nprobe)
+        if out.kind == "ivf-sq8":
+            out.exact = Exact.load(path.parent, mmap)
+            if len(out.exact.ids) != out.size:
+                raise ValueError("exact vectors and the index differ in size")
+        return out

@@ -5,7 +5,8 @@ Layout of an index folder (Lucene's idea of commit points, not its code):
     CURRENT             the served generation's number, replaced atomically (os.replace)
     store.sqlite        documents, chunks, sentences, places, facts, terms, embedding cache (WAL)
     gen-000007/         one generation's immutable files: manifest.json (every file's size and
-                        sha256, counts, model, settings), dense.faiss, bm25_*.npy
+                        sha256, counts, model, settings), dense.faiss (with dense_exact.npy
+                        and dense_ids.npy for an SQ8 index), bm25_*.npy
     write.lock          held by the one running build (fcntl), with its pid
 
 Rows carry ``gen_from``/``gen_to``: a reader of generation g sees rows with
@@ -31,6 +32,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -38,8 +40,9 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.errors import UserError
+from retrieval.settings import Settings
 from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Sentence, StoreInfo
-from retrieval.store.bm25 import POSTINGS_FILES, Postings
+from retrieval.store.bm25 import Postings
 from retrieval.store.dense import PARTS, Vectors, cid_bitmap
 from retrieval.types import Chunk, Document, Fact
 
@@ -230,7 +233,7 @@ class _Readings(Mapping):
 class LocalStore:
     """One generation of a local index, opened read-only: the reading side of the store protocol."""
 
-    def __init__(self, folder: Path, nprobe: int = 64, verify: bool = True) -> None:
+    def __init__(self, folder: Path, nprobe: int = Settings.nprobe, verify: bool = True) -> None:
         self.folder = folder
         gen = read_current(folder)
         rebuild = f"run `policyqa build --full --index {folder}`"
@@ -279,8 +282,13 @@ class LocalStore:
         return man
 
     def _verify(self, rebuild: str) -> None:
-        """Every file of the generation exists with the size and sha256 the manifest lists."""
-        for name, want in self.manifest["files"].items():
+        """Every file of the generation exists with the size and sha256 the manifest lists.
+
+        The files are hashed in threads (hashlib releases the GIL), so a million-paragraph index's
+        gigabytes take about half as long on two cores.
+        """
+        files = self.manifest["files"]
+        for name, want in files.items():
             path = self.dir / name
             try:
                 size = path.stat().st_size
@@ -288,7 +296,11 @@ class LocalStore:
                 raise UserError(f"index {self.folder} is incomplete (missing {name}): {rebuild}") from exc
             if not isinstance(want, dict) or size != want.get("size"):
                 raise UserError(f"index {self.folder}: {name} has the wrong size (truncated?): {rebuild}")
-            if _file_digest(path) != want.get("sha256"):
+        names = sorted(files, key=lambda n: -files[n]["size"])  # largest first: the threads end together
+        with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1) or 1) as pool:
+            digests = dict(zip(names, pool.map(lambda n: _file_digest(self.dir / n), names), strict=True))
+        for name in names:
+            if digests[name] != files[name].get("sha256"):
                 raise UserError(f"index {self.folder}: {name} does not match its checksum: {rebuild}")
         if not (self.folder / DB).is_file():
             raise UserError(f"index {self.folder} is incomplete (missing {DB}): {rebuild}")
@@ -539,7 +551,8 @@ class LocalWriter:
     """
 
     def __init__(self, folder: Path, model: dict, settings: dict, full: bool = False, wait: bool = False,
-                 ann_min_vectors: int = 200_000, nprobe: int = 64, ann_storage: str = "sq8") -> None:
+                 ann_min_vectors: int = Settings.ann_min_vectors, nprobe: int = Settings.nprobe,
+                 ann_storage: str = Settings.ann_storage) -> None:
         self.folder = folder
         self.model = model
         self.settings = settings
@@ -819,8 +832,8 @@ class LocalWriter:
             chunks = self.db.execute(f"SELECT count(*) FROM chunks WHERE {VIS}", (g, g)).fetchone()[0]
             facts = self.db.execute(f"SELECT count(*) FROM facts WHERE {VIS}", (g, g)).fetchone()[0]
             files = {}
-            for name in (*POSTINGS_FILES, "dense.faiss"):
-                p = tmp / name
+            for p in sorted(tmp.iterdir()):  # postings, dense.faiss and an SQ8 index's float16 copies
+                name = p.name
                 files[name] = {"size": p.stat().st_size, "sha256": _file_digest(p)}
             manifest = {
                 "schema_version": SCHEMA_VERSION,
