@@ -53,7 +53,7 @@ class Postings:
     @classmethod
     def empty(cls, k1: float, b: float) -> Postings:
         z = np.zeros(0, dtype=np.int64)
-        return cls(np.zeros(1, dtype=np.int64), z.astype(np.int32), z.astype(np.float32), z.astype(np.float64),
+        return cls(np.zeros(1, dtype=np.int64), z.astype(np.int32), z.astype(np.float32), z.astype(np.float32),
                    z.astype(np.float32), k1, b)
 
     def updated(self, dead_cids: np.ndarray, new_cids: np.ndarray, new_tids: np.ndarray, new_tf: np.ndarray,
@@ -87,14 +87,17 @@ class Postings:
 
     def _weights(self, rows: np.ndarray) -> np.ndarray:
         if not len(self.cids):
-            return np.zeros(0, dtype=np.float64)
+            return np.zeros(0, dtype=np.float32)
         live = self.lengths[self.lengths >= 0]
         avgdl = float(live.mean()) if len(live) else 1.0
         df = np.diff(self.indptr).astype(np.float64)
         idf = lucene_idf(self.n_docs, df)
         tf = self.tf.astype(np.float64)
         dl = self.lengths[self.cids].astype(np.float64)
-        return idf[rows] * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * dl / avgdl))
+        # computed in float64, stored as float32: a query reads (cid, weight) pairs of every posting of its
+        # terms, and at a million paragraphs float64 weights were 460 MB of the searching process's memory
+        w = idf[rows] * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * dl / avgdl))
+        return w.astype(np.float32)
 
     def df(self, tid: int) -> int:
         return int(self.indptr[tid + 1] - self.indptr[tid]) if 0 <= tid < self.n_terms else 0

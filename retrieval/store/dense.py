@@ -8,17 +8,19 @@ as 8-bit scalar codes (``IVF{nlist},SQ8``: a quarter of float32, so a million pa
 sentence vectors fit the memory budget) or, by ``Settings.ann_storage``, as fp16 or float32.
 
 8-bit codes alone cap recall@10 near 0.98 (the codes, not the lists probed, lose the order of
-close neighbours), so an SQ8 index keeps every vector also as float16 in a
-memory-mapped array beside it (``dense_exact.npy``, rows sorted by id in ``dense_ids.npy``) and
-re-scores its candidates exactly: the IVF lists choose, the float16 rows rank. A query touches
-only its candidates' rows of that array, so it costs disk, not memory. Recall@10 against exact
+close neighbours), so an SQ8 index keeps every vector also as float16 in an array
+beside it (``dense_exact.npy``, rows sorted by id in ``dense_ids.npy``) and re-scores its
+candidates exactly: the IVF lists choose, the float16 rows rank. A query reads only its
+candidates' rows of that array (``RowFile``), so it costs disk, not memory. Recall@10 against exact
 search, per nprobe, is measured by ``scripts/bench_scale.py synthetic``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 PARTS = 64  # vectors per chunk at most: the paragraph and up to 63 sentences
 STORAGES = ("sq8", "fp16", "flat")  # how an IVF index stores its vectors (Settings.ann_storage)
 KMEANS_ITERATIONS = 10  # FAISS's default 25 triples the training time for no recall measured here
+PARALLEL_OVER_LISTS = 1  # FAISS IndexIVF.parallel_mode: threads share one query's lists
 EXACT_IDS, EXACT_VECS = "dense_ids.npy", "dense_exact.npy"  # beside a quantized IVF index
 
 
@@ -48,10 +51,49 @@ def cid_bitmap(cids: np.ndarray, max_cid: int) -> np.ndarray:
     return bitmap
 
 
+class RowFile:
+    """A float16 ``.npy`` matrix read row by row with ``os.pread``.
+
+    A query needs a few hundred scattered rows; read through a memory map, each would fault in
+    (and count in the process's RSS) the pages around it, so a searching process's memory would
+    grow towards the whole file. Read by pread, the rows come from the page cache and stay there.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with path.open("rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            self.shape, fortran, self.dtype = read(fh)
+            self.offset = fh.tell()
+        if fortran or self.dtype != np.float16 or len(self.shape) != 2:
+            raise ValueError(f"{path.name}: not a float16 matrix")
+        self.row_bytes = int(self.shape[1]) * 2
+        if self.offset + self.shape[0] * self.row_bytes != path.stat().st_size:
+            raise ValueError(f"{path.name}: size does not match its header")
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def __len__(self) -> int:
+        return int(self.shape[0])
+
+    def __del__(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):
+            os.close(self.fd)
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """These rows (ascending order reads the file forwards)."""
+        n = self.row_bytes
+        data = b"".join(os.pread(self.fd, n, self.offset + int(r) * n) for r in rows)
+        return np.frombuffer(data, np.float16).reshape(len(rows), self.shape[1])
+
+    def matrix(self) -> np.ndarray:
+        return np.load(self.path, mmap_mode="r")
+
+
 class Exact:
     """Every vector as float16, rows sorted by vector id: exact re-scoring of a quantized index's candidates."""
 
-    def __init__(self, ids: np.ndarray, vecs: np.ndarray) -> None:
+    def __init__(self, ids: np.ndarray, vecs: np.ndarray | RowFile) -> None:
         self.ids = ids
         self.vecs = vecs
 
@@ -63,18 +105,22 @@ class Exact:
             out[start : start + 200_000] = vecs[order[start : start + 200_000]]
         return cls(np.ascontiguousarray(ids[order], dtype=np.int64), out)
 
+    def matrix(self) -> np.ndarray:
+        return self.vecs.matrix() if isinstance(self.vecs, RowFile) else self.vecs
+
     def updated(self, dead_cids: np.ndarray, ids: np.ndarray, vecs: np.ndarray) -> Exact:
         keep = ~np.isin(self.ids // PARTS, dead_cids) if len(dead_cids) else np.ones(len(self.ids), bool)
         all_ids = np.concatenate([np.asarray(self.ids)[keep], ids.astype(np.int64)])
-        all_vecs = np.concatenate([np.asarray(self.vecs)[keep], vecs.astype(np.float16)])
+        all_vecs = np.concatenate([np.asarray(self.matrix())[keep], vecs.astype(np.float16)])
         return Exact.of(all_ids, all_vecs)
 
     def scores(self, query: np.ndarray, vids: np.ndarray) -> np.ndarray:
         """Inner products of the query with these stored vectors (ids must be present)."""
         rows = np.searchsorted(self.ids, vids)
-        order = np.argsort(rows)  # ascending rows: sequential reads of the mapped file
+        order = np.argsort(rows)
+        got = self.vecs.rows(rows[order]) if isinstance(self.vecs, RowFile) else self.vecs[rows[order]]
         out = np.empty(len(vids), np.float32)
-        out[order] = np.asarray(self.vecs[rows[order]], dtype=np.float32) @ query
+        out[order] = got.astype(np.float32) @ query
         return out
 
     def of_chunks(self, cids: np.ndarray) -> np.ndarray:
@@ -86,14 +132,15 @@ class Exact:
 
     def save(self, folder: Path) -> None:
         np.save(folder / EXACT_IDS, self.ids)
-        np.save(folder / EXACT_VECS, self.vecs)
+        np.save(folder / EXACT_VECS, self.matrix())
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> Exact:
-        mode = "r" if mmap else None
-        ids = np.load(folder / EXACT_IDS, mmap_mode=mode)
-        vecs = np.load(folder / EXACT_VECS, mmap_mode=mode)
-        if ids.ndim != 1 or vecs.ndim != 2 or len(ids) != len(vecs) or vecs.dtype != np.float16:
+        """For searching (``mmap``): ids memory-mapped, rows read on demand; else both in memory."""
+        ids = np.load(folder / EXACT_IDS, mmap_mode="r" if mmap else None)
+        vecs: np.ndarray | RowFile = RowFile(folder / EXACT_VECS) if mmap else np.load(folder / EXACT_VECS)
+        if ids.ndim != 1 or len(ids) != len(vecs) or (isinstance(vecs, np.ndarray) and
+                                                      (vecs.ndim != 2 or vecs.dtype != np.float16)):
             raise ValueError("exact vectors do not match their ids")
         return cls(ids, vecs)
 
@@ -105,6 +152,9 @@ class Vectors:
         self.index = index
         self.nprobe = nprobe
         self.exact = exact  # float16 copies, for a quantized IVF index
+        ivf = self._ivf()
+        if ivf is not None:  # one query at a time: split its probed lists across the threads, not queries
+            ivf.parallel_mode = PARALLEL_OVER_LISTS
 
     @classmethod
     def empty(cls, dim: int) -> Vectors:
@@ -144,7 +194,7 @@ class Vectors:
         if n == 0:
             return np.zeros(0, np.int64), np.zeros((0, d), np.float32)
         if self.exact is not None:
-            return np.asarray(self.exact.ids), np.asarray(self.exact.vecs, dtype=np.float32)
+            return np.asarray(self.exact.ids), np.asarray(self.exact.matrix(), dtype=np.float32)
         ivf = self._ivf()
         if ivf is None:
             ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
