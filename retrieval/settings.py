@@ -49,7 +49,7 @@ class Settings:
     # dense index structure: exact (IDMap2,Flat) below this many vectors, IVF above (scripts/bench_scale.py)
     ann_min_vectors: int = 200_000
     ann_storage: str = "sq8"  # how IVF lists store vectors: "sq8" (8-bit codes), "fp16" or "flat" (float32)
-    nprobe: int = 512  # IVF lists probed per query (recall per nprobe: scripts/bench_scale.py synthetic)
+    nprobe: int = 0  # IVF lists probed per query; 0: 8*sqrt(nlist) (recall per nprobe: bench_scale.py synthetic)
     k: int = 10
     facts_shown: int = 5000  # rows of the app's figures table (the CSV download has the same rows)
     # Milvus backend (`--store milvus://HOST:PORT/COLLECTION`, retrieval/store/milvus.py, docs/milvus.md)
