@@ -8,13 +8,15 @@ busy (2 cores), in this order:
 
     .venv/bin/python scripts/bench_scale.py real             # build, incremental, queries, BM25 parity
     .venv/bin/python scripts/bench_scale.py synthetic 100000 1000000
+    .venv/bin/python scripts/bench_scale.py synthetic 1000000 --reuse   # each size again in a fresh
+                                                           # process: RSS without the writing's leftovers
 
 ``synthetic N`` repeats the real index's chunks under new ids (chunk id + "#k", document id +
 "#k") until N paragraphs, each copy's vectors perturbed with Gaussian noise (sigma 0.02 per
 dimension, then re-normalized: cosine to the original about 0.9), its BM25 postings and SQLite
 rows copied as they are; it writes the store's own formats directly (no embedding; the dense
 index as a build would: IVF with ``Settings.ann_storage`` above ``Settings.ann_min_vectors``),
-keeps the float32 vectors beside it (exact-N.npz) for the recall check, then measures opening,
+keeps the float32 vectors beside it (synthetic-N-exact-*.npy) for the recall check, then measures opening,
 memory, queries (with and without filters) and, per nprobe, IVF recall@10 against exact search.
 ``--reuse`` measures an existing synthetic index again (e.g. with another ``--nprobe``).
 """
