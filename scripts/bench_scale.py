@@ -32,6 +32,7 @@ import shutil
 import sqlite3
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -382,6 +383,60 @@ def synthetic(args: argparse.Namespace) -> None:
         idx.close()
 
 
+def update(args: argparse.Namespace) -> None:
+    """The store's side of an incremental build at size N: 2,000 paragraphs deleted and 2,000 added.
+
+    What a build's commit does after embedding (LocalWriter.commit): load the generation's
+    postings and dense index, drop the dead chunks, add the new ones, write and checksum. The
+    new paragraphs reuse existing rows' vectors and random terms (their text does not matter
+    here). Peak RSS is this process's (no model loaded).
+    """
+    from retrieval.store.bm25 import Postings
+    from retrieval.store.dense import PARTS, Vectors
+    from retrieval.store.local import _file_digest, gen_dir, read_current
+
+    dst = WORK / f"synthetic-{args.size}"
+    g = gen_dir(dst, read_current(dst))
+    man = json.loads((g / "manifest.json").read_text("utf-8"))
+    t0 = time.perf_counter()
+    post = Postings.load(g, man["bm25"]["k1"], man["bm25"]["b"], mmap=False)
+    vec = Vectors.load(g / "dense.faiss", mmap=False)
+    t_load = time.perf_counter() - t0
+    rng = np.random.default_rng(1)
+    n = 2000
+    dead = np.sort(rng.choice(np.flatnonzero(post.lengths >= 0), n, replace=False))
+    top = len(post.lengths)
+    new_cids = np.arange(top, top + n)
+    xb = vec.all_vectors()[1] if vec.exact is None else vec.exact.matrix()
+    new_vecs = np.asarray(xb[: 3 * n], dtype=np.float32)
+    new_vids = (np.repeat(new_cids, 3) * PARTS + np.tile(np.arange(3), n)).astype(np.int64)
+    t0 = time.perf_counter()
+    vec = vec.updated(dead, top + n, new_vids, new_vecs, man["dense"].get("ann_min_vectors", 200_000), copy=False)
+    t_dense = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    post = post.updated(dead, np.repeat(new_cids, 20), rng.integers(0, post.n_terms, 20 * n),
+                        np.ones(20 * n, np.float32), (new_cids, np.full(n, 50, np.float32)), post.n_terms)
+    t_bm25 = time.perf_counter() - t0
+    out = Path(tempfile.mkdtemp(prefix=".update-", dir=WORK))
+    try:
+        t0 = time.perf_counter()
+        post.save(out)
+        vec.save(out / "dense.faiss")
+        t_write = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        files = list(out.iterdir())
+        for p in files:
+            _file_digest(p)
+        size = sum(p.stat().st_size for p in files)
+        t_hash = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    total = t_load + t_dense + t_bm25 + t_write + t_hash
+    print(f"{args.size:,} paragraphs, {n:,} deleted and {n:,} added: {total:.1f} s (load {t_load:.1f}, dense "
+          f"{t_dense:.1f}, BM25 {t_bm25:.1f}, write {size / 1e9:.1f} GB {t_write:.1f}, sha256 {t_hash:.1f}); "
+          f"peak RSS {peak_mb():.0f} MB")
+
+
 def rss_parts() -> tuple[float, float]:
     """(anonymous, file-backed) resident memory of this process, MB."""
     parts = {}
@@ -460,6 +515,9 @@ def main() -> None:
                    help="nprobe values whose recall@10 is measured (comma-separated)")
     y.add_argument("--reuse", action="store_true", help="measure existing synthetic indexes again")
     y.set_defaults(func=synthetic)
+    u = sub.add_parser("update", help="an incremental commit's store work on a synthetic index")
+    u.add_argument("size", type=int)
+    u.set_defaults(func=update)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     args.func(args)

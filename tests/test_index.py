@@ -321,6 +321,8 @@ def test_an_ivf_index_ranks_as_the_exact_one_and_stays_incremental(seed_corpus, 
     mianyang = {c.chunk_id for c in all_chunks(exact) if c.city == "绵阳市"}
     assert got and len(got) == len(want) and set(got) <= mianyang and got[0] == want[0]
     (seed_corpus / "003_902afef8673d79be.txt").unlink()
+    path = seed_corpus / "001_ab3d4e721701eb82.txt"  # a changed file: its new paragraph gets new ids
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n福建新增一段关于工业投资的说明。", encoding="utf-8")
     build_index(s, encoder=fake_encoder, progress=False)
     again = open_index(s.index, s, encoder=fake_encoder)
     assert again.store.vectors.kind == f"ivf-{storage}"
@@ -330,6 +332,15 @@ def test_an_ivf_index_ranks_as_the_exact_one_and_stays_incremental(seed_corpus, 
         ex = again.store.vectors.exact
         assert len(ex.ids) == again.store.vectors.size and (np.diff(ex.ids) > 0).all()
         assert set(ex.ids.tolist()) == set(again.store.vectors.all_vectors()[0].tolist())
+        flat_s = exact_s.with_(index=tmp_path / "exact-again")
+        build_index(flat_s, encoder=fake_encoder, progress=False)
+        flat = open_index(flat_s.index, flat_s, encoder=fake_encoder)
+        by_text = {c.text: c.chunk_id for c in all_chunks(flat)}
+        for q in ("福建新增 工业投资", "规上工业增加值增长"):  # the new paragraph's rows re-score exactly too
+            deep = flat.legs(q, 40, "dense").dense
+            got = again.legs(q, 5, "dense").dense
+            text = {c.chunk_id: c.text for c in all_chunks(again)}
+            assert all(abs(deep[by_text[text[c]]] - v) < 3e-4 for c, v in got.items())
 
 
 def test_part_scores_are_the_stored_vectors_cosines(fake_index, fake_encoder):

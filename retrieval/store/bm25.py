@@ -92,12 +92,16 @@ class Postings:
         avgdl = float(live.mean()) if len(live) else 1.0
         df = np.diff(self.indptr).astype(np.float64)
         idf = lucene_idf(self.n_docs, df)
-        tf = self.tf.astype(np.float64)
-        dl = self.lengths[self.cids].astype(np.float64)
         # computed in float64, stored as float32: a query reads (cid, weight) pairs of every posting of its
-        # terms, and at a million paragraphs float64 weights were 460 MB of the searching process's memory
-        w = idf[rows] * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * dl / avgdl))
-        return w.astype(np.float32)
+        # terms, and at a million paragraphs float64 weights were 460 MB of the searching process's memory;
+        # in slices, so the float64 temporaries stay small whatever the corpus size
+        out = np.empty(len(self.cids), dtype=np.float32)
+        for a in range(0, len(out), 4_000_000):
+            b = a + 4_000_000
+            tf = self.tf[a:b].astype(np.float64)
+            dl = self.lengths[self.cids[a:b]].astype(np.float64)
+            out[a:b] = idf[rows[a:b]] * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * dl / avgdl))
+        return out
 
     def df(self, tid: int) -> int:
         return int(self.indptr[tid + 1] - self.indptr[tid]) if 0 <= tid < self.n_terms else 0

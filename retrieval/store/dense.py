@@ -119,10 +119,29 @@ class Exact:
         return self.vecs.matrix() if isinstance(self.vecs, RowFile) else self.vecs
 
     def updated(self, dead_cids: np.ndarray, ids: np.ndarray, vecs: np.ndarray) -> Exact:
-        keep = ~np.isin(self.ids // PARTS, dead_cids) if len(dead_cids) else np.ones(len(self.ids), bool)
-        all_ids = np.concatenate([np.asarray(self.ids)[keep], ids.astype(np.int64)])
-        all_vecs = np.concatenate([np.asarray(self.matrix())[keep], vecs.astype(np.float16)])
-        return Exact.of(all_ids, all_vecs)
+        """Without the dead chunks' rows, with the new ones; the old rows are copied in slices.
+
+        New chunk ids exceed every old one (the store never reuses a cid), so the new rows go
+        after the kept ones and nothing is sorted again: at a million paragraphs this keeps a
+        build's memory to one copy of the array instead of three.
+        """
+        keep = ~np.isin(np.asarray(self.ids) // PARTS, dead_cids) if len(dead_cids) else \
+            np.ones(len(self.ids), bool)
+        kept_ids = np.asarray(self.ids)[keep]
+        order = np.argsort(ids, kind="stable")
+        new_ids = ids.astype(np.int64)[order]
+        if len(kept_ids) and len(new_ids) and new_ids[0] <= kept_ids[-1]:  # not the store's case: sort all
+            return Exact.of(np.concatenate([kept_ids, new_ids]),
+                            np.concatenate([np.asarray(self.matrix())[keep], vecs[order].astype(np.float16)]))
+        matrix = self.matrix()
+        out = np.empty((len(kept_ids) + len(new_ids), matrix.shape[1]), np.float16)
+        at = 0
+        for start in range(0, len(keep), 200_000):
+            rows = np.asarray(matrix[start : start + 200_000])[keep[start : start + 200_000]]
+            out[at : at + len(rows)] = rows
+            at += len(rows)
+        out[at:] = vecs[order]
+        return Exact(np.concatenate([kept_ids, new_ids]), out)
 
     def scores(self, query: np.ndarray, vids: np.ndarray) -> np.ndarray:
         """Inner products of the query with these stored vectors (ids must be present)."""
@@ -146,9 +165,11 @@ class Exact:
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> Exact:
-        """For searching (``mmap``): ids memory-mapped, rows read on demand; else both in memory."""
+        """For searching (``mmap``): ids memory-mapped, rows read on demand; for a writer, ids in memory
+        and the rows mapped (``updated`` copies them once, in slices)."""
         ids = np.load(folder / EXACT_IDS, mmap_mode="r" if mmap else None)
-        vecs: np.ndarray | RowFile = RowFile(folder / EXACT_VECS) if mmap else np.load(folder / EXACT_VECS)
+        vecs: np.ndarray | RowFile = RowFile(folder / EXACT_VECS) if mmap else np.load(folder / EXACT_VECS,
+                                                                                        mmap_mode="r")
         if ids.ndim != 1 or len(ids) != len(vecs) or (isinstance(vecs, np.ndarray) and
                                                       (vecs.ndim != 2 or vecs.dtype != np.float16)):
             raise ValueError("exact vectors do not match their ids")
@@ -233,14 +254,16 @@ class Vectors:
         return np.concatenate(ids_all).astype(np.int64), np.concatenate(vecs)
 
     def updated(self, dead_cids: np.ndarray, max_cid: int, ids: np.ndarray, vecs: np.ndarray,
-                ann_min_vectors: int, nlist: int | None = None, storage: str = Settings.ann_storage) -> Vectors:
+                ann_min_vectors: int, nlist: int | None = None, storage: str = Settings.ann_storage,
+                copy: bool = True) -> Vectors:
         """A new generation: this index minus the dead chunks' vectors plus new ones (ids given).
 
         Switches to IVF when the total passes ``ann_min_vectors`` (training on the vectors at hand);
-        an IVF index keeps its trained centroids across incremental builds.
+        an IVF index keeps its trained centroids across incremental builds. ``copy=False`` changes
+        this index in place (a writer's own copy, loaded for this: no second one in memory).
         """
         faiss = _faiss()
-        index = faiss.clone_index(self.index) if self.size else None
+        index = (faiss.clone_index(self.index) if copy else self.index) if self.size else None
         if index is not None and len(dead_cids):
             bitmap = cid_bitmap(dead_cids, max_cid)
             index.remove_ids(faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap)))

@@ -823,7 +823,7 @@ class LocalWriter:
         vids, vecs = cat(self.new_vids, np.int64), (np.concatenate(self.new_vecs) if self.new_vecs
                                                      else np.zeros((0, dim), np.float32))
         vectors = vectors.updated(dead, max(self.max_cid, 0), vids, vecs, self.ann_min_vectors,
-                                  storage=self.ann_storage)
+                                  storage=self.ann_storage, copy=False)
         tmp = Path(tempfile.mkdtemp(prefix=".gen-", dir=self.folder))
         try:
             postings.save(tmp)
