@@ -393,7 +393,7 @@ def update(args: argparse.Namespace) -> None:
     """
     from retrieval.store.bm25 import Postings
     from retrieval.store.dense import PARTS, Vectors
-    from retrieval.store.local import _file_digest, gen_dir, read_current
+    from retrieval.store.local import _digests, gen_dir, read_current
 
     dst = WORK / f"synthetic-{args.size}"
     g = gen_dir(dst, read_current(dst))
@@ -425,8 +425,7 @@ def update(args: argparse.Namespace) -> None:
         t_write = time.perf_counter() - t0
         t0 = time.perf_counter()
         files = list(out.iterdir())
-        for p in files:
-            _file_digest(p)
+        _digests(files)
         size = sum(p.stat().st_size for p in files)
         t_hash = time.perf_counter() - t0
     finally:

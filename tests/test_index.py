@@ -336,10 +336,10 @@ def test_an_ivf_index_ranks_as_the_exact_one_and_stays_incremental(seed_corpus, 
         build_index(flat_s, encoder=fake_encoder, progress=False)
         flat = open_index(flat_s.index, flat_s, encoder=fake_encoder)
         by_text = {c.text: c.chunk_id for c in all_chunks(flat)}
+        text = {c.chunk_id: c.text for c in all_chunks(again)}
         for q in ("福建新增 工业投资", "规上工业增加值增长"):  # the new paragraph's rows re-score exactly too
             deep = flat.legs(q, 40, "dense").dense
             got = again.legs(q, 5, "dense").dense
-            text = {c.chunk_id: c.text for c in all_chunks(again)}
             assert all(abs(deep[by_text[text[c]]] - v) < 3e-4 for c, v in got.items())
 
 

@@ -130,9 +130,8 @@ class Exact:
         kept_ids = np.asarray(self.ids)[keep]
         order = np.argsort(ids, kind="stable")
         new_ids = ids.astype(np.int64)[order]
-        if len(kept_ids) and len(new_ids) and new_ids[0] <= kept_ids[-1]:  # not the store's case: sort all
-            return Exact.of(np.concatenate([kept_ids, new_ids]),
-                            np.concatenate([np.asarray(self.matrix())[keep], vecs[order].astype(np.float16)]))
+        if len(kept_ids) and len(new_ids) and new_ids[0] <= kept_ids[-1]:
+            raise ValueError("new vector ids must exceed every stored one (chunk ids are never reused)")
         matrix = self.matrix()
         out = np.empty((len(kept_ids) + len(new_ids), matrix.shape[1]), np.float16)
         at = 0
@@ -183,9 +182,13 @@ class Vectors:
         self.index = index
         self.nprobe = nprobe
         self.exact = exact  # float16 copies, for a quantized IVF index
-        ivf = self._ivf()
-        if ivf is not None:  # one query at a time: split its probed lists across the threads, not queries
-            ivf.parallel_mode = PARALLEL_OVER_LISTS
+        faiss = _faiss()
+        try:
+            self.ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
+        except RuntimeError:
+            self.ivf = None
+        if self.ivf is not None:  # one query at a time: split its probed lists across the threads, not queries
+            self.ivf.parallel_mode = PARALLEL_OVER_LISTS
 
     @classmethod
     def empty(cls, dim: int) -> Vectors:
@@ -204,7 +207,7 @@ class Vectors:
     def kind(self) -> str:
         """"flat" (exact), or "ivf-flat" / "ivf-sq8" / "ivf-fp16" by how the IVF lists store vectors."""
         faiss = _faiss()
-        ivf = self._ivf()
+        ivf = self.ivf
         if ivf is None:
             return "flat"
         if isinstance(ivf, faiss.IndexIVFScalarQuantizer):
@@ -214,17 +217,10 @@ class Vectors:
     @property
     def probes(self) -> int:
         """IVF lists a query probes: ``nprobe``, or when it is 0, ``auto_nprobe(nlist)``."""
-        ivf = self._ivf()
+        ivf = self.ivf
         if ivf is None:
             return 0
         return min(ivf.nlist, self.nprobe or auto_nprobe(ivf.nlist))
-
-    def _ivf(self):
-        faiss = _faiss()
-        try:
-            return faiss.downcast_index(faiss.extract_index_ivf(self.index))
-        except RuntimeError:
-            return None
 
     def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of every stored vector (for re-indexing into another structure)."""
@@ -234,7 +230,7 @@ class Vectors:
             return np.zeros(0, np.int64), np.zeros((0, d), np.float32)
         if self.exact is not None:
             return np.asarray(self.exact.ids), np.asarray(self.exact.matrix(), dtype=np.float32)
-        ivf = self._ivf()
+        ivf = self.ivf
         if ivf is None:
             ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
             xb = faiss.downcast_index(self.index.index).reconstruct_n(0, n)
@@ -316,7 +312,7 @@ class Vectors:
         if self.size == 0:
             return []
         want = int(min(self.size, depth * (math.ceil(per_chunk) + 2)))
-        ivf = self._ivf()
+        ivf = self.ivf
         params = None
         sel = None
         if allowed is not None:
@@ -353,7 +349,7 @@ class Vectors:
                                                        strict=True)]
         allowed = cid_bitmap(cids, int(cids.max()))
         sel = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(allowed))
-        ivf = self._ivf()
+        ivf = self.ivf
         params = faiss.SearchParametersIVF(sel=sel, nprobe=ivf.nlist) if ivf is not None else \
             faiss.SearchParameters(sel=sel)
         want = int(min(self.size, len(cids) * PARTS))
