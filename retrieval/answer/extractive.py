@@ -159,7 +159,7 @@ def _figure_candidates(index: Index, q: Question, sup: Support, hits: list[Hit])
         text, at, end = _fact_text(f)
         if not _agrees(q, f, text) or not _year_fits(index, q, text, h.chunk):
             continue
-        if sup.coverage(text, _context(index, h.chunk)) < MIN_COVERAGE or sup.measured(text) < MIN_MEASURED:
+        if sup.coverage(text, context_of(index, h.chunk)) < MIN_COVERAGE or sup.measured(text) < MIN_MEASURED:
             continue
         local = _local(text, at, end, after=f.unit == "日期") + f.subject
         score = LOCAL_WEIGHT * sup.weight(local) + sup.weight(text) + 0.3 * (EVIDENCE_K - h.rank) / EVIDENCE_K
@@ -171,7 +171,7 @@ def _figure_candidates(index: Index, q: Question, sup: Support, hits: list[Hit])
     return sorted(out, key=lambda c: (-c.score, c.hit.rank, c.fact.start))
 
 
-def _context(index: Index, c: Chunk) -> str:
+def context_of(index: Index, c: Chunk) -> str:
     """Who a paragraph speaks for: its region, section heading and article title."""
     return " ".join((c.region, normalize(c.section).text, normalize(index.documents[c.doc_id].get("title") or "").text))
 
@@ -240,7 +240,7 @@ def _sentences(index: Index, q: Question, sup: Support, hits: list[Hit]) -> list
         for st in stored.get(c.chunk_id, []):
             raw = c.text[st.start - c.start : st.end - c.start]
             norm = st.norm
-            coverage = sup.coverage(norm, _context(index, c)) if _year_fits(index, q, norm, c) else 0.0
+            coverage = sup.coverage(norm, context_of(index, c)) if _year_fits(index, q, norm, c) else 0.0
             score = sup.weight(norm) + 0.3 * (EVIDENCE_K - h.rank) / EVIDENCE_K
             out.append(Sentence(h, raw, norm, st.start, st.end, coverage, score))
     out = [s for s in out if s.coverage >= MIN_COVERAGE]
@@ -335,7 +335,7 @@ def _regions_with_figure(index: Index, q: Question, sup: Support, hits: list[Hit
             continue
         if bound and f.direction != bound:
             continue  # a listed region states the change asked about ("增长超过20%" is not "占30%")
-        if not sup.named(text + "\n" + _context(index, h.chunk)):
+        if not sup.named(text + "\n" + context_of(index, h.chunk)):
             continue  # an English name of the question ("GDP") is stated
         if q.region is not None and not inside(f.province, f.city, f.county, f.region, q.region):
             continue
