@@ -209,3 +209,60 @@ def test_a_listed_region_states_all_that_is_measured_and_the_change_asked(tmp_pa
     idx = open_index(settings.index, settings, encoder=fake_encoder)
     ans = answer_question(idx, "哪些城市的旅游收入增长超过10%")
     assert regions_of(ans) == ["绵阳市"]  # not 税收收入 (half the words), not a share, not 旅游人数
+
+
+def _corpus_index(tmp_path, fake_encoder, text: str):
+    from retrieval.index import build_index, open_index
+    from retrieval.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(text, encoding="utf-8")
+    settings = Settings(corpus=corpus, index=tmp_path / "index")
+    build_index(settings, encoder=fake_encoder, progress=False)
+    return open_index(settings.index, settings, encoder=fake_encoder)
+
+
+COMMON = ("各地动态\n\n绵阳市加快发展数字经济，推动产业升级。\n\n德阳市着力发展县域经济，壮大特色产业。\n\n"
+          "遂宁市大力发展民营经济，优化营商环境。\n\n南充市积极发展开放型经济，扩大对外贸易。\n")
+
+
+def test_support_needs_the_words_the_question_is_about(tmp_path, fake_encoder, monkeypatch):
+    from retrieval.answer import extractive
+
+    question = "绵阳市如何发展低空经济"  # 发展 and 经济 are in every paragraph, 低空 in none
+    idx = _corpus_index(tmp_path, fake_encoder, COMMON)
+    ans = answer_question(idx, question)
+    assert not ans.supported and ans.evidence
+    monkeypatch.setattr(extractive, "MIN_INFORMATION", 0.0)  # two words of three: the count alone answers
+    assert answer_question(idx, question).supported
+
+
+def test_a_sentence_with_the_rare_word_supports(tmp_path, fake_encoder):
+    idx = _corpus_index(tmp_path, fake_encoder, COMMON + "\n绵阳市发展低空经济，建设通用机场。\n")
+    ans = answer_question(idx, "绵阳市如何发展低空经济")
+    assert ans.supported and "低空经济" in ans.items[0].quote
+
+
+def test_words_of_a_chinese_question_weigh_their_idf():
+    from retrieval.answer.evidence import support_for
+
+    q = analyze("岳池县招引了几家企业")
+    df = {"招引": 2, "企业": 60}
+    sup = support_for(q, [], lambda terms: {t: df.get(t, 0) for t in terms}, 71)
+    weight = dict(zip((g[0] for g in sup.groups), sup.weights, strict=True))
+    assert weight["几家"] == 0.0  # a word that asks is not content a sentence states
+    assert weight["招引"] > weight["企业"] > 0.0
+    assert sup.information("积极招引企业") == 1.0
+    assert sup.information("企业") < 0.3 < sup.coverage("企业")
+
+
+def test_an_english_word_the_glossary_cannot_translate_is_missing_content():
+    from retrieval.answer.evidence import support_for
+
+    groups = [g[0] for g in support_for(analyze("How will Hebei cut steel overcapacity?"), []).groups]
+    assert "overcapacity" in groups  # no sentence can be shown to state it
+    groups = [g[0] for g in support_for(analyze("What support do start-ups get?"), []).groups]
+    assert "ups" not in groups  # a piece of a hyphenated word is not a word
+    groups = [g[0] for g in support_for(analyze("Chuanyu Gaozhu industrial output in 2022, in yuan?"), []).groups]
+    assert "chuanyu" not in groups and "yuan" not in groups  # a name, and the unit asked for

@@ -4,16 +4,24 @@ A Chinese question's content is its own words. An English question's content wor
 looked up in the CC-CEDICT glossary of ``expand_english`` (names by the pinyin of the evidence's
 own words), keeping the Chinese terms that occur in the retrieved evidence; a word none of whose
 terms occur there is content the evidence does not support.
+
+Words are not equal: a sentence that shares "发展" and "经济" with "绵阳市如何发展低空经济" shares
+two words of three but not the one the question is about. Each word of a Chinese question
+therefore also weighs its inverse document frequency in the index (BM25's idf; a word the corpus
+never uses weighs most), and a supporting sentence must hold a share of that information too
+(``Support.information``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from retrieval.answer.question import Question
+from retrieval.answer.question import Question, asks
 from retrieval.search.translate import EN_WORD, EXTRA_STOP, expand_english, variants, vocabulary_pinyin
 from retrieval.store.base import Filter
+from retrieval.store.bm25 import lucene_idf
 from retrieval.text.regions import Place, mentions
 from retrieval.text.tokens import STOPWORDS, tokenize_normalized
 from retrieval.types import Hit
@@ -23,7 +31,7 @@ EN_GENERIC = frozenset(
     """
     which what when where how many much large big region regions province provinces city cities county counties
     district districts area areas place places zone zones set sets target targets aim aims plan plans goal goals
-    achieve achieved reach launch launched percent per cent total number value rate year years this each every
+    achieve achieved reach launch launched percent per cent yuan rmb total number value rate year years this each every
     new add added get make take hold held include including did does do is are was were will
     latest newest recent recently most currently
     """.split()
@@ -48,6 +56,7 @@ class Support:
     names: tuple[tuple[str, ...], ...] = ()  # English: capitalized runs, each word as written
     lang: str = "zh"
     readings: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
+    weights: tuple[float, ...] = ()  # per group: its idf in the index (0 for a question word); () = equal
 
     def _hits(self, group: tuple[str, ...], text: str) -> list[str]:
         if self.lang == "zh":
@@ -72,6 +81,13 @@ class Support:
             return 0.0
         return len(self.found(text)) / len(self.groups)
 
+    def information(self, text: str) -> float:
+        """Share of the question's idf weight that the text holds (1 when no weights are known)."""
+        total = sum(self.weights)
+        if not self.weights or total <= 0:
+            return 1.0
+        return sum(w for g, w in zip(self.groups, self.weights, strict=True) if self._hits(g, text)) / total
+
     def weight(self, text: str) -> float:
         """Characters of question content found in the text (longest match per unit)."""
         return float(sum(max((len(t) for t in self._hits(g, text)), default=0) for g in self.groups))
@@ -87,10 +103,25 @@ class Support:
         return tuple(dict.fromkeys(t for g in self.groups for t in g)) if self.lang == "zh" else ()
 
 
-def support_for(q: Question, hits: list[Hit]) -> Support:
-    """The question's content: its words (Chinese) or English words to find through the glossary."""
+DocFreq = Callable[[Iterable[str]], dict[str, int]]
+
+
+def _weights(words: list[str], df: DocFreq, n_docs: int) -> tuple[float, ...]:
+    """Each Chinese word's idf in the index (0 for a word that asks, such as 几家 or 时候)."""
+    counts = df(words)
+    return tuple(0.0 if asks(w) else float(lucene_idf(n_docs, counts.get(w, 0))) for w in words)
+
+
+def support_for(q: Question, hits: list[Hit], df: DocFreq | None = None, n_docs: int = 0) -> Support:
+    """The question's content: its words (Chinese) or English words to find through the glossary.
+
+    With the index's document frequencies (``df``, over ``n_docs`` chunks) each Chinese word is
+    weighed by its idf; without them, and for English (whose glosses are found as substrings, while
+    the index counts words), every unit counts the same and ``information`` is 1.
+    """
     if q.lang == "zh":
-        return Support(tuple((t,) for t in q.terms), tuple((t,) for t in q.measure))
+        weights = _weights(list(q.terms), df, n_docs) if df is not None and n_docs else ()
+        return Support(tuple((t,) for t in q.terms), tuple((t,) for t in q.measure), weights=weights)
     vocab = sorted({t for h in hits for t in tokenize_normalized(h.chunk.norm)})
     readings = vocabulary_pinyin(vocab)
     region = q.region.name if q.region is not None else ""
@@ -101,7 +132,8 @@ def support_for(q: Question, hits: list[Hit]) -> Support:
     groups: list[tuple[str, ...]] = []
     measure: list[tuple[str, ...]] = []
     names: list[tuple[str, ...]] = []
-    raw = EN_WORD.findall(q.text)
+    spans = [m.span() for m in EN_WORD.finditer(q.text)]
+    raw = [q.text[a:b] for a, b in spans]
     run: list[str] = []
     for i, word in enumerate([*raw, ""]):
         if word[:1].isupper() and i > 0:
@@ -121,7 +153,17 @@ def support_for(q: Question, hits: list[Hit]) -> Support:
         if forms:
             groups.append(forms)
             measure.append(forms)
+        elif not word[:1].isupper() and not _affix(q.text, *spans[i]):
+            # a word the glossary cannot translate ("overcapacity") is content no sentence can be
+            # shown to state; a name opening the question ("Chuanyu Gaozhu New Area output?") or a
+            # piece of a hyphenated word ("start-ups", "pre-construction") is not
+            groups.append((low,))
     return Support(tuple(groups), tuple(measure), tuple(names), "en", readings)
+
+
+def _affix(text: str, start: int, end: int) -> bool:
+    """A short piece of a hyphenated word: "ups" of "start-ups", "pre" of "pre-construction"."""
+    return end - start <= 3 and (text[start - 1 : start] == "-" or text[end : end + 1] == "-")
 
 
 def english_region(q: Question, hits: list[Hit]) -> Place | None:

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 EVIDENCE_K = 10
 REGIONS_K = 20  # a which-regions answer lists every region: it reads more of the ranking
 MIN_COVERAGE = 0.5  # share of a question's content units a supporting sentence must contain
+MIN_INFORMATION = 0.3  # ... and share of their idf weight (Support.information): not only its common words
 MIN_MEASURED = 0.5  # share of what the question measures that a fact's sentence must name
 LIST_MEASURED = 1.0  # ... for a region listed by a which-regions answer: all of it ("旅游收入" is not "税收收入")
 LOCAL_WEIGHT = 2.0  # question words next to the figure count twice
@@ -159,7 +160,8 @@ def _figure_candidates(index: Index, q: Question, sup: Support, hits: list[Hit])
         text, at, end = _fact_text(f)
         if not _agrees(q, f, text) or not _year_fits(index, q, text, h.chunk):
             continue
-        if sup.coverage(text, context_of(index, h.chunk)) < MIN_COVERAGE or sup.measured(text) < MIN_MEASURED:
+        if (sup.coverage(text, context_of(index, h.chunk)) < MIN_COVERAGE or sup.measured(text) < MIN_MEASURED
+                or sup.information(text) < MIN_INFORMATION):
             continue
         local = _local(text, at, end, after=f.unit == "日期") + f.subject
         score = LOCAL_WEIGHT * sup.weight(local) + sup.weight(text) + 0.3 * (EVIDENCE_K - h.rank) / EVIDENCE_K
@@ -243,7 +245,7 @@ def _sentences(index: Index, q: Question, sup: Support, hits: list[Hit]) -> list
             coverage = sup.coverage(norm, context_of(index, c)) if _year_fits(index, q, norm, c) else 0.0
             score = sup.weight(norm) + 0.3 * (EVIDENCE_K - h.rank) / EVIDENCE_K
             out.append(Sentence(h, raw, norm, st.start, st.end, coverage, score))
-    out = [s for s in out if s.coverage >= MIN_COVERAGE]
+    out = [s for s in out if s.coverage >= MIN_COVERAGE and sup.information(s.norm) >= MIN_INFORMATION]
     if q.lang == "en" and out:  # rank the supported sentences by meaning, the gloss being coarse
         sims = _meaning(index, q, out)
         return [s for _, s in sorted(zip(sims, out, strict=True), key=lambda p: -(p[0] + p[1].coverage))]
@@ -427,7 +429,7 @@ def answer_question(index: Index, question: str, mode: str = "hybrid", alpha: fl
         return _unsupported(q, [], "筛选条件下没有匹配的段落")
     if not hits:
         return _unsupported(q, [], "问题里没有可检索的内容")
-    sup = support_for(q, hits)
+    sup = support_for(q, hits, index.store.term_df, int(index.store.info().counts.get("chunks", 0)))
     if q.kind == "which_regions" and (q.figures or q.comparison):
         return _regions_with_figure(index, q, sup, hits)
     if q.kind == "which_regions":

@@ -72,6 +72,16 @@ GENERIC = frozenset(
     超过 高于 低于 不低于 不少于 以上 以下 以内 百分之
     """.split()
 )
+# words that ask rather than state ("几家", "多久", "什么时候" -> 时候, "一共"): a sentence never holds them
+QUESTION_WORD = re.compile(r"^(?:几|多少|多久|多长|多大|多高|多快|哪|什么|啥|怎|如何|何时|为何|为什么)"
+                           r"|^(?:时候|一共|总共|共有)$")
+
+
+def asks(term: str) -> bool:
+    """True for a word that asks ("几家", "怎么办", "时候" of 什么时候), not content a sentence states."""
+    return bool(QUESTION_WORD.search(term))
+
+
 # a question about the newest state of things: among matching documents the newest answers
 RECENT_ZH = re.compile(r"最新|最近|近期|目前|当前|眼下")
 RECENT_EN = re.compile(r"\b(?:latest|newest|most recent(?:ly)?|recently|currently)\b")
