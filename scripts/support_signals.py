@@ -15,6 +15,10 @@ vector, or its paragraph's):
   (a cohort score, as in speaker verification);
 - ``over p99``: its margin over the 99th percentile of those cosines.
 
+It also prints, for Chinese questions, the idf share (``Support.information``) of the sentence each
+would quote without the information rule (``MIN_INFORMATION`` = 0): where the rule's cut lies
+between answerable questions and unanswerable ones that word count alone answers.
+
 Then, per signal, every cut that would answer k of the wrongly abstained questions, and how many
 unanswerable questions that cut answers as well: all of them, then those whose answer a
 supporting sentence decides (open, how and which-regions-by-text questions; a figure, date or
@@ -52,6 +56,7 @@ class Row:
     cos: float
     z: float
     over_p99: float
+    info: float | None  # Chinese: the idf share of the quote without the information rule
     text: str
 
 
@@ -70,14 +75,27 @@ def dev_questions(index, folder: Path) -> list[tuple[str, bool, str]]:
 
 def measure(index, qid: str, answerable: bool, text: str, cohort: list[str]) -> Row:
     """The support decision and signals of one question."""
+    from retrieval.answer import extractive
     from retrieval.answer.evidence import support_for
     from retrieval.answer.extractive import EVIDENCE_K, answer_question, context_of
     from retrieval.answer.question import analyze
+    from retrieval.text.normalize import normalize
 
     ans = answer_question(index, text)
     q = analyze(text)
     hits = index.search(text, k=EVIDENCE_K)
     sup = support_for(q, hits)
+    info = None
+    if q.lang == "zh":
+        rule, extractive.MIN_INFORMATION = extractive.MIN_INFORMATION, 0.0
+        try:
+            loose = answer_question(index, text)
+        finally:
+            extractive.MIN_INFORMATION = rule
+        if loose.items:
+            weighed = support_for(q, list(loose.evidence), index.store.term_df,
+                                  int(index.store.info().counts.get("chunks", 0)))
+            info = weighed.information(normalize(loose.items[0].quote).text)
     stored = index.store.sentences([h.chunk.chunk_id for h in hits])
     coverage = max((sup.coverage(st.norm, context_of(index, h.chunk)) for h in hits
                     for st in stored.get(h.chunk.chunk_id, [])), default=0.0)
@@ -90,7 +108,7 @@ def measure(index, qid: str, answerable: bool, text: str, cohort: list[str]) -> 
     p99 = float(np.quantile(allv, 0.99)) if allv.size else 0.0
     facts = q.kind in ("how_many", "when") or (q.kind == "which_regions" and bool(q.figures or q.comparison))
     return Row(qid, answerable, ans.supported, "facts" if facts else "sentences", coverage, float(top), z,
-               float(top - p99), text)
+               float(top - p99), info, text)
 
 
 def cuts(rows: list[Row], signal: str, path: str = "") -> list[str]:
@@ -135,6 +153,11 @@ def main() -> None:
             log.info("answerable and %s (%d): cos %.3f-%.3f, z %.2f-%.2f, over p99 %.3f-%.3f", kind, len(group),
                      min(r.cos for r in group), max(r.cos for r in group), min(r.z for r in group),
                      max(r.z for r in group), min(r.over_p99 for r in group), max(r.over_p99 for r in group))
+    for ok in (True, False):
+        infos = sorted((r.info, r.qid) for r in rows if r.info is not None and r.answerable == ok)
+        log.info("%s Chinese questions answered without the information rule (%d): idf share of the quote %s",
+                 "answerable" if ok else "unanswerable", len(infos),
+                 ", ".join(f"{q} {v:.2f}" for v, q in infos[: 6 if ok else None]) + (" ..." if ok else ""))
     for path in ("", "sentences"):
         for signal in SIGNALS:
             for line in cuts(rows, signal, path):
