@@ -203,8 +203,10 @@ def real(args: argparse.Namespace) -> None:
 
 def bm25_parity(idx) -> None:
     """BM25 top-10 of the store against rank-bm25 (same tokens, Lucene idf) on 1,000 queries."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from bm25_reference import LuceneIdfBM25  # the tests' reference: rank-bm25 with Lucene's idf
+
     from retrieval.build import bm25_tokens
-    from retrieval.store.bm25 import LuceneIdfBM25
     from retrieval.text.tokens import tokenize
 
     docs = [d.doc_id for d in idx.store.list_documents()]

@@ -58,13 +58,40 @@ def seed_corpus(tmp_path: Path) -> Path:
     return dest
 
 
-@pytest.fixture
-def fake_index(seed_corpus: Path, tmp_path: Path, fake_encoder: FakeEncoder):
-    from retrieval.index import build_index, open_index
+@pytest.fixture(scope="session")
+def fake_built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The seed corpus indexed with the fake encoder, once per test session (its settings)."""
+    from retrieval.index import build_index
 
-    settings = Settings(corpus=seed_corpus, index=tmp_path / "index")
-    build_index(settings, encoder=fake_encoder, progress=False)
-    return open_index(settings.index, settings, encoder=fake_encoder)
+    base = tmp_path_factory.mktemp("fake")
+    shutil.copytree(SEEDS, base / "corpus")
+    settings = Settings(corpus=base / "corpus", index=base / "index")
+    build_index(settings, encoder=FakeEncoder(), progress=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def fake_index(fake_built: Settings):
+    """The fake-encoder seed index, shared by every test that only reads it (never change it)."""
+    from retrieval.index import open_index
+
+    return open_index(fake_built.index, fake_built, encoder=FakeEncoder())
+
+
+@pytest.fixture
+def fake_copy(fake_built: Settings, tmp_path: Path) -> Settings:
+    """Settings of a private copy of the fake-encoder index and its corpus (not opened)."""
+    shutil.copytree(fake_built.corpus, tmp_path / "corpus")
+    shutil.copytree(fake_built.index, tmp_path / "index")
+    return fake_built.with_(corpus=tmp_path / "corpus", index=tmp_path / "index")
+
+
+@pytest.fixture
+def fake_index_copy(fake_copy: Settings):
+    """A private copy of the fake-encoder index and its corpus, opened, for a test that changes them."""
+    from retrieval.index import open_index
+
+    return open_index(fake_copy.index, fake_copy, encoder=FakeEncoder())
 
 
 @pytest.fixture(scope="session")
@@ -78,3 +105,15 @@ def real_index(tmp_path_factory: pytest.TempPathFactory):
     settings = Settings(corpus=corpus, index=base / "index")
     build_index(settings, progress=False)
     return open_index(settings.index, settings)
+
+
+# A test that takes one of these fixtures needs what it names: marked so, whatever its file says,
+# so `./run tests fast` (-m "not model and not browser and not server and not slow") never starts one.
+NEEDS = {"real_index": "model", "lite": "server", "pair": "server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, mark in NEEDS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(mark)

@@ -2,9 +2,10 @@ import math
 
 import numpy as np
 import pytest
+from bm25_reference import LuceneIdfBM25
 from rank_bm25 import BM25Okapi
 
-from retrieval.store.bm25 import LuceneIdfBM25, Postings
+from retrieval.store.bm25 import Postings
 
 
 def postings_of(docs: list[list[str]], vocab: dict[str, int] | None = None, start: int = 0,

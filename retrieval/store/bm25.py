@@ -1,27 +1,19 @@
-"""BM25 over jieba tokens: rank-bm25 as the reference, stored postings (term-major CSR) for search.
+"""BM25 over jieba tokens as stored postings (term-major CSR), with Lucene's idf.
 
 rank-bm25's BM25Okapi floors the idf of any term found in half or more of the documents
 (idf = log((N-n+0.5)/(n+0.5)) turns negative, then becomes eps * mean idf; its issues #39/#43).
 On a small corpus that silences useful terms such as 工业 or 增长. We keep its scoring and
-use Lucene's idf, log(1 + (N-n+0.5)/(n+0.5)), which is positive for every term.
+use Lucene's idf, log(1 + (N-n+0.5)/(n+0.5)), which is positive for every term. The reference
+these postings are checked against (rank-bm25 with that idf) lives in tests/bm25_reference.py.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
-from rank_bm25 import BM25Okapi
 
 FORMAT_VERSION = 1
-
-
-class LuceneIdfBM25(BM25Okapi):
-    """rank-bm25's BM25Okapi with Lucene's non-negative idf (the reference implementation)."""
-
-    def _calc_idf(self, nd: dict[str, int]) -> None:
-        self.idf = {w: math.log(1.0 + (self.corpus_size - n + 0.5) / (n + 0.5)) for w, n in nd.items()}
 
 
 def lucene_idf(n_docs: int, df: np.ndarray) -> np.ndarray:
