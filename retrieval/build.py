@@ -19,7 +19,7 @@ import numpy as np
 
 from retrieval.embedding.encoder import Embedder, Encoder
 from retrieval.errors import UserError
-from retrieval.reading import UnreadableFile, read_path, scan
+from retrieval.reading import UnreadableFile, doc_id_for, read_path, scan
 from retrieval.reading.files import Skipped
 from retrieval.settings import Settings
 from retrieval.store import location_name
@@ -197,7 +197,9 @@ def build_index(
     with open_writer(target, model, index_settings(settings), full=full, wait=False,
                      ann_min_vectors=settings.ann_min_vectors, nprobe=settings.nprobe, config=settings,
                      ann_storage=settings.ann_storage) as w:
-        known = w.known_files()
+        # files are known by document id (their path under the corpus), so a corpus folder that
+        # moved, or an index copied beside a copy of its corpus, is still up to date
+        known = {doc_id: digest for doc_id, digest in w.known_files().values()}
         seen: set[str] = set()
         todo: list[tuple[Path, str, str]] = []  # path, hash, status
         for p in paths:
@@ -207,13 +209,14 @@ def build_index(
                 skipped.append(Skipped(str(p), exc.strerror or str(exc)))
                 continue
             digest = hashlib.sha256(data).hexdigest()
-            seen.add(str(p))
-            old = known.get(str(p))
-            if old is not None and old[1] == digest:
+            doc_id = doc_id_for(p, corpus)
+            seen.add(doc_id)
+            old = known.get(doc_id)
+            if old == digest:
                 continue
             todo.append((p, digest, "changed" if old is not None else "added"))
-        removed = [d for path, (d, _h) in known.items() if path not in seen]
-        changed_ids = [known[str(p)][0] for p, _h, s in todo if s == "changed"]
+        removed = [d for d in known if d not in seen]
+        changed_ids = [doc_id_for(p, corpus) for p, _h, s in todo if s == "changed"]
         w.delete_documents(removed + changed_ids)
         unchanged = len(seen) - len(todo)
         pending = _Pending()

@@ -110,6 +110,7 @@ class Fact:
     value_end: int
     direction: str = ""  # "up" / "down" / "": the change the figure states ("下降3.2%" is "down")
     approx: bool = False  # "1200余家"
+    value_high: float | None = None  # a range's upper bound ("9-10家": value 9.0, value_high 10.0)
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.text.figures import find_figures, quantity, same_quantity
+from retrieval.text.figures import find_figures, format_value, quantity, same_quantity
 
 
 def one(text: str):
@@ -62,6 +62,21 @@ def test_exact_count_is_not_approximate():
     assert one("新培育企业1200家").approx is False
 
 
-def test_a_range_is_two_figures_not_a_minus():
+def test_amounts_each_with_a_unit_are_two_figures():
     assert [(f.value, f.unit) for f in find_figures("给予2万元至20万元的奖励")] == [(2.0, "万元"), (20.0, "万元")]
-    assert [f.value for f in find_figures("9-10家企业")] == [9.0]
+
+
+@pytest.mark.parametrize(("text", "low", "high", "unit"), [
+    ("9-10家企业", 9.0, 10.0, "家"),
+    ("增长8至10个百分点", 8.0, 10.0, "个百分点"),
+    ("投资3~5亿元", 3.0, 5.0, "亿元"),
+    ("培育1-2万户", 10000.0, 20000.0, "户"),
+])
+def test_a_range_keeps_both_bounds(text, low, high, unit):
+    f = one(text)
+    assert (f.value, f.high, f.unit) == (low, high, unit)
+    assert format_value(f.value, f.unit, f.high) == f"{low:g}-{high:g}{unit}"
+
+
+def test_a_single_figure_has_no_upper_bound():
+    assert one("新培育企业36家").high is None

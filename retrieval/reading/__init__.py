@@ -17,6 +17,7 @@ HTML (``html``, trafilatura), PDF (``pdf``, pypdf) and DOCX (``docx``, python-do
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from retrieval.reading.files import (
@@ -34,6 +35,7 @@ from retrieval.types import Document
 
 __all__ = ["SUFFIXES", "Skipped", "UnreadableFile", "doc_id_for", "find_files", "read_bytes", "read_path", "scan"]
 
+log = logging.getLogger(__name__)
 EXPECTED = {".pdf": ("pdf", "not a PDF (no %PDF header)"), ".docx": ("docx", "not a DOCX (no word/document.xml)")}
 
 
@@ -43,7 +45,12 @@ def doc_id_for(path: Path, corpus: Path) -> str:
 
 
 def read_bytes(data: bytes, doc_id: str, path: str) -> Document:
-    """Read one file's bytes with the reader its content calls for; raises UnreadableFile."""
+    """Read one file's bytes with the reader its content calls for; raises UnreadableFile.
+
+    Whatever goes wrong inside a reader (a parser error in lxml, trafilatura, pypdf or
+    python-docx, a reader's library that does not import) becomes ``UnreadableFile`` with a
+    one-line reason, so the build skips that file, names it, and goes on with the rest.
+    """
     if not data.strip():
         raise UnreadableFile("empty file")
     suffix = Path(path).suffix.lower()
@@ -51,6 +58,23 @@ def read_bytes(data: bytes, doc_id: str, path: str) -> Document:
     expected = EXPECTED.get(suffix)
     if expected and fmt != expected[0]:
         raise UnreadableFile(expected[1])
+    if fmt == "zip":
+        raise UnreadableFile("a zip archive, not a document")
+    try:
+        return _read(data, doc_id, path, fmt, suffix)
+    except (UnreadableFile, MemoryError):
+        raise
+    except ImportError as exc:
+        raise UnreadableFile(f"the {fmt} reader does not import ({' '.join(str(exc).split())[:200]}): "
+                             "reinstall with ./run setup or pip install policyqa") from exc
+    except Exception as exc:  # a parser's own error on a malformed file
+        log.debug("reader %s failed on %s", fmt, path, exc_info=exc)
+        raise UnreadableFile(f"could not parse this {fmt} file ({type(exc).__name__}: "
+                             f"{' '.join(str(exc).split())[:200]})") from exc
+
+
+def _read(data: bytes, doc_id: str, path: str, fmt: str, suffix: str) -> Document:
+    """The reader for ``fmt``: pdf, docx, html, else plain text."""
     if fmt == "pdf":
         from retrieval.reading.pdf import read_pdf
 
@@ -59,8 +83,6 @@ def read_bytes(data: bytes, doc_id: str, path: str) -> Document:
         from retrieval.reading.docx import read_docx
 
         return read_docx(data, doc_id, path)
-    if fmt == "zip":
-        raise UnreadableFile("a zip archive, not a document")
     if fmt == "html":
         from retrieval.reading.html import read_html
 

@@ -174,6 +174,7 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                     subject=counted_noun(text, fig) or subject_of(clause),
                     phrase=_phrase(clause, text[fig.start : fig.end]),
                     value=fig.value,
+                    value_high=fig.high,
                     unit=fig.unit,
                     raw=fig.raw,
                     qualifier=_qualifier(clause, text[fig.end : fig.end + 3]),

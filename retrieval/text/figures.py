@@ -68,6 +68,7 @@ class Figure:
     end: int
     approx: bool = False  # "1200余家", "1200多家"
     direction: str = ""  # "up" / "down" / "": the change the figure states, sign included
+    high: float | None = None  # the upper bound of a range ("9-10家": value 9, high 10)
 
     @property
     def signed(self) -> float:
@@ -138,12 +139,13 @@ def find_figures(text: str) -> list[Figure]:
     out: list[Figure] = []
     for m in FIGURE.finditer(text):
         approx = bool(m.group("approx") or m.group("approx2") or m.group("capprox"))
-        if m.group("num") is not None and m.group("mult"):
-            value = _num(m.group("num")) * (1e4 if m.group("mult") == "万" else 1e8)
-            unit = m.group("munit")
-        elif m.group("num") is not None:
-            value = _num(m.group("num"))
-            unit = m.group("unit")
+        high = None
+        if m.group("num") is not None:
+            scale = {"万": 1e4, "亿": 1e8}.get(m.group("mult") or "", 1.0)
+            value = _num(m.group("num")) * scale
+            unit = m.group("munit") if m.group("mult") else m.group("unit")
+            if m.group("num2") is not None:
+                value, high = sorted((value, _num(m.group("num2")) * scale))
         elif m.group("pnum") is not None:
             v = _cn(m.group("pnum"))
             if v is None:
@@ -160,7 +162,7 @@ def find_figures(text: str) -> list[Figure]:
         direction = direction_before(text, m.start())
         if value < 0:
             direction = "down"
-        out.append(Figure(value, unit, m.group(0), m.start(), m.end(), approx, direction))
+        out.append(Figure(value, unit, m.group(0), m.start(), m.end(), approx, direction, high))
     return out
 
 
@@ -174,7 +176,11 @@ def find_dates(text: str) -> list[Figure]:
     return out
 
 
-def format_value(value: float, unit: str) -> str:
-    """9.5 + '%' -> '9.5%'; 36.0 + '家' -> '36家'."""
-    num = f"{value:g}" if value != int(value) else str(int(value))
-    return f"{num}个{unit}" if unit == "工作日" else f"{num}{unit}"
+def format_value(value: float, unit: str, high: float | None = None) -> str:
+    """9.5 + '%' -> '9.5%'; 36.0 + '家' -> '36家'; 9.0 to 10.0 + '家' -> '9-10家'."""
+
+    def num(v: float) -> str:
+        return f"{v:g}" if v != int(v) else str(int(v))
+
+    text = num(value) if high is None else f"{num(value)}-{num(high)}"
+    return f"{text}个{unit}" if unit == "工作日" else f"{text}{unit}"
