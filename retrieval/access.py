@@ -33,6 +33,14 @@ def may_change_index(bound_address: str | None, given_token: str | None, expecte
     """
     if is_loopback(bound_address):
         return True
+    return token_matches(given_token, expected_token)
+
+
+def token_matches(given_token: str | None, expected_token: str | None) -> bool:
+    """Whether a given admin token is the configured one, compared in constant time (never when either is empty).
+
+    The HTTP API asks for it on every write, whatever address it listens on.
+    """
     if not expected_token or not given_token:
         return False
     return hmac.compare_digest(given_token.encode("utf-8", "replace"), expected_token.encode("utf-8", "replace"))

@@ -14,6 +14,7 @@ import numpy as np
 from retrieval.errors import UserError
 
 log = logging.getLogger(__name__)
+_THREADS = threading.Lock()
 
 
 class Encoder(Protocol):
@@ -38,6 +39,7 @@ class Embedder:
         query_prefix / passage_prefix: None to use the model's own ``query``/``passage``
             prompts (the bundled model has e5's ``query: ``/``passage: ``), else these.
         batch_size: texts per forward pass (default from Settings, see scripts/bench_embed.py).
+        query_threads: torch threads for encoding questions (0 = torch's default, all cores).
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class Embedder:
         batch_size: int = 32,
         cache_dir: Path | None = None,
         int8: bool = False,
+        query_threads: int = 0,
     ) -> None:
         from retrieval.embedding import model as bundled
 
@@ -57,6 +60,7 @@ class Embedder:
         self._qp, self._pp = query_prefix, passage_prefix
         self.batch_size = batch_size
         self.int8 = int8
+        self.query_threads = query_threads
         self._model = None
         self._lock = threading.Lock()
 
@@ -123,8 +127,24 @@ class Embedder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """L2-normalized query vectors; the query prefix is added here."""
-        return self._encode(texts, self.prefixes[0], False)
+        """L2-normalized query vectors; the query prefix is added here.
+
+        With ``query_threads`` set, torch uses that many threads for this call only (a question
+        is one short text: a second thread buys little, and threads spinning on a core another
+        process is using can make it 15x slower; scripts/bench_query_threads.py measures both).
+        """
+        if not self.query_threads:
+            return self._encode(texts, self.prefixes[0], False)
+        import torch
+
+        self.warm_up()
+        with _THREADS:  # torch's thread count is the process's: one caller at a time changes it
+            before = torch.get_num_threads()
+            torch.set_num_threads(self.query_threads)
+            try:
+                return self._encode(texts, self.prefixes[0], False)
+            finally:
+                torch.set_num_threads(before)
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """L2-normalized passage vectors; the passage prefix is added here."""
