@@ -93,15 +93,12 @@ def _open(args: argparse.Namespace):
 
 def cmd_build(args: argparse.Namespace) -> int:
     from retrieval.index import build_index
+    from retrieval.payload import build_payload
 
     report = build_index(_settings(args), progress=not args.json, full=args.full)
     skipped = report.skipped
     if args.json:
-        _emit({"path": report.path, "files": report.files, "skipped": [s.__dict__ for s in skipped],
-               "documents": report.documents, "chunks": report.chunks, "facts": report.facts,
-               "added": report.added, "changed": report.changed, "removed": report.removed,
-               "unchanged": report.unchanged, "embedded": report.embedded, "reused": report.reused,
-               "generation": report.generation, "seconds": round(report.seconds, 2)})
+        _emit(build_payload(report))
     else:
         for s in skipped:
             _say(f"skipped {s.path!r}: {s.reason}")
@@ -154,7 +151,8 @@ def _filter(args: argparse.Namespace, index=None):
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from retrieval.types import Quote
+    from retrieval.payload import search_payload
+    from retrieval.render import readable
 
     index = _open(args)
     for query in args.query:
@@ -162,8 +160,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         hits = index.search(query, k=args.k, mode=args.mode, where=_filter(args, index))
         took = (time.perf_counter() - t0) * 1000
         if args.json:
-            _emit({"query": query, "mode": args.mode, "took_ms": round(took, 1),
-                   "hits": [{**h.to_json(), "quote": Quote.of_hit(h).to_json()} for h in hits]})
+            _emit(search_payload(query, args.mode, hits, took))
             continue
         _say(f"# {query}  ({args.mode}, {len(hits)} hits, {took:.0f} ms)")
         if not hits:
@@ -174,36 +171,89 @@ def cmd_search(args: argparse.Namespace) -> int:
             where = " / ".join(x for x in (c.doc_id, c.section, c.region, doc.get("outlet"), doc.get("date"),
                                            f"p. {c.page}" if c.page else "") if x)
             legs = ", ".join(f"{k} {v:.3f}" for k, v in h.scores.items() if v is not None)
-            _say(f"{h.rank:>3}. [{where}] score {h.score:.3f} ({legs})\n     {c.text[:160]}")
+            text = readable(c.text, original=args.original)
+            _say(f"{h.rank:>3}. [{where}] score {h.score:.3f} ({legs})\n     {text[:160]}")
     return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from retrieval.answer.extractive import answer_question
-    from retrieval.types import Quote
+    from retrieval.payload import answer_payload
+    from retrieval.render import readable
 
+    questions = _questions(args)
     index = _open(args)
-    for question in args.question:
-        ans = answer_question(index, question, where=_filter(args, index))
+    table = _AnswerTable(args.original) if args.csv else None
+    where = _filter(args, index)
+    progress = len(questions) > 1 and sys.stderr.isatty()  # a batch: "answered 12/50" on the terminal
+    for n, question in enumerate(questions, start=1):
+        ans = answer_question(index, question, mode=args.mode, where=where, k=args.k)
+        if progress:
+            print(f"\ranswered {n}/{len(questions)}", end="\n" if n == len(questions) else "", file=sys.stderr,
+                  flush=True)
+        if table is not None:
+            table.write(ans)
+            continue
         if args.json:
-            _emit({
-                "question": ans.question, "kind": ans.kind, "answer": ans.answer, "supported": ans.supported,
-                "items": [{**i.to_json(), "quote": Quote.of_item(i).to_json()} for i in ans.items],
-                "evidence": [{**h.to_json(), "quote": Quote.of_hit(h).to_json()} for h in ans.evidence],
-            })
+            _emit(answer_payload(ans))
             continue
         _say(f"# {question}  [{ans.kind}]\n{ans.answer}")
         for i in ans.items:
             source = ", ".join(x for x in (i.doc_id, i.outlet, i.date) if x)
-            _say(f"  - {i.region or '?'} {i.period} {i.value}: 「{i.quote}」 ({source})")
+            quote = readable(i.quote, original=args.original)
+            _say(f"  - {i.region or '?'} {i.period} {i.value}: 「{quote}」 ({source})")
     return 0
+
+
+def _questions(args: argparse.Namespace) -> list[str]:
+    """The questions of `ask`: its arguments, then those of ``-f FILE`` (``-`` reads stdin)."""
+    from retrieval.answer.batch import read_questions
+
+    questions = list(args.question)
+    if args.file:
+        if args.file == "-":
+            data: bytes = sys.stdin.buffer.read()
+        else:
+            try:
+                data = Path(args.file).read_bytes()
+            except OSError as exc:
+                raise UserError(f"cannot read {args.file!r} ({exc.strerror}): "
+                                "name a text or CSV file of questions") from exc
+        questions += read_questions(data, args.file)
+    if not questions:  # a usage error, as argparse reports one: exit status 2
+        _say("policyqa ask: error: no question: give one or more, or -f FILE with one question a line",
+             file=sys.stderr)
+        raise SystemExit(2)
+    return questions
+
+
+class _AnswerTable:
+    """`ask --csv`: one header, then a row per answer item (a row with the answer alone when it has none)."""
+
+    def __init__(self, original: bool) -> None:
+        import csv
+
+        from retrieval.answer.export import ANSWER_COLUMNS
+
+        self.columns, self.original = ANSWER_COLUMNS, original
+        self.writer = csv.writer(sys.stdout)
+        self.writer.writerow(self.columns)
+
+    def write(self, ans) -> None:
+        from retrieval.answer.export import answer_rows
+        from retrieval.render import terminal_text
+
+        for row in answer_rows(ans, self.original):
+            cells = (row[c] for c in self.columns)
+            self.writer.writerow([terminal_text(v) if isinstance(v, str) else v for v in cells])
+        sys.stdout.flush()
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
     from retrieval.answer.extractive import facts_for
+    from retrieval.payload import fact_payload
     from retrieval.text.normalize import norm_text
     from retrieval.text.regions import mentions
-    from retrieval.types import Quote
 
     index = _open(args)
     units = list(index.store.facets().units)
@@ -215,7 +265,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
             raise UserError(f"unknown region {region!r}: name a province, city or county (e.g. 广安市)")
     if args.json:
         for f in facts:
-            _emit({**f.to_json(), "quote": Quote.of_fact(f).to_json()})
+            _emit(fact_payload(f))
     elif args.csv:
         import csv
 
@@ -236,12 +286,10 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from importlib.util import find_spec
+    from retrieval.errors import require
 
+    require(["ranx", "matplotlib.pyplot"], "eval", "`policyqa eval`")
     from retrieval.evaluation import run_eval, tune_fusion, write_tuning
-
-    if find_spec("ranx") is None or find_spec("matplotlib") is None:
-        raise UserError("`policyqa eval` needs the eval extra: pip install 'policyqa[eval]' (or ./run setup)")
 
     if args.tune:
         result = tune_fusion(Path(args.gold), _settings(args))
@@ -287,20 +335,44 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     import subprocess
-    from importlib.util import find_spec
+
+    from retrieval.errors import require
 
     app = Path(__file__).resolve().parent.parent / "app.py"
     if not app.exists():  # an installed wheel carries the library, not the page
         raise UserError(f"`policyqa app` needs a source checkout (app.py is not next to the package: {app}); "
                         "clone the repository and run ./run app")
-    if find_spec("streamlit") is None:
-        raise UserError("`policyqa app` needs the app extra: pip install 'policyqa[app]' (or ./run setup)")
+    require(["streamlit"], "app", "`policyqa app`")
     env = dict(os.environ, POLICYQA_INDEX=args.store or args.index or "index", POLICYQA_CORPUS=args.corpus or "corpus")
     # loopback unless --host says otherwise: elsewhere the app asks for POLICYQA_ADMIN_TOKEN to rebuild
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
            "--server.port", str(args.port),
            "--server.headless", "true" if args.headless else "false", "--browser.gatherUsageStats", "false"]
     return subprocess.call(cmd, env=env)
+
+
+def _serve_settings(args: argparse.Namespace):
+    return _settings(args).with_(serve_workers=args.workers, serve_queue=args.queue)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from retrieval.errors import require
+
+    require(["fastapi", "uvicorn", "multipart"], "api", "`policyqa serve`")
+    from retrieval.serve.http import serve
+
+    serve(_serve_settings(args), host=args.host, port=args.port, access_log=args.verbose)
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from retrieval.errors import require
+
+    require(["mcp", "uvicorn"] if args.http else ["mcp"], "mcp", "`policyqa mcp`")
+    from retrieval.serve.mcp_server import run
+
+    run(_serve_settings(args), http=args.http, host=args.host, port=args.port)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -361,15 +433,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid",
                    help="hybrid fuses keyword (bm25) and embedding (dense) ranks (default: hybrid)")
     s.add_argument("--json", action="store_true", help="one JSON line per query")
+    s.add_argument("--original", action="store_true",
+                   help="print passages as the source writes them, pinyin notes included (default: without them)")
     filters(s)
     s.add_argument("query", nargs="+", help="one or more queries (Chinese in either script, or English)")
     s.set_defaults(func=cmd_search)
 
     a = sub.add_parser("ask", help="cited answers to one or more questions")
     common(a)
-    a.add_argument("--json", action="store_true", help="one JSON line per question")
+    a.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid",
+                   help="how the evidence is retrieved (default: hybrid)")
+    a.add_argument("--k", type=_positive, default=None,
+                   help="evidence passages per answer in --json (default: the ones the answer read, 10 or 20)")
+    out = a.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON line per question")
+    out.add_argument("--csv", action="store_true",
+                     help="one CSV table for all questions: a row per answer item (region, value, quote, source)")
+    a.add_argument("-f", "--file", default=None,
+                   help="questions from a file, one a line (or a CSV with a 'question' column; - for stdin)")
+    a.add_argument("--original", action="store_true",
+                   help="print quotes as the source writes them, pinyin notes included (default: without them)")
     filters(a)
-    a.add_argument("question", nargs="+", help="one or more questions (Chinese in either script, or English)")
+    a.add_argument("question", nargs="*", help="one or more questions (Chinese in either script, or English)")
     a.set_defaults(func=cmd_ask)
 
     f = sub.add_parser("facts", help="the table of stated figures and targets")
@@ -408,6 +493,25 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--port", type=_positive, default=8501, help="port (default: 8501)")
     ap.add_argument("--headless", action="store_true", help="do not open a browser window")
     ap.set_defaults(func=cmd_app)
+
+    def server(sp, default_port: int) -> None:
+        common(sp, corpus=True)
+        sp.add_argument("--host", default=DEFAULT.serve_host,
+                        help=f"address to listen on (default: {DEFAULT.serve_host}, this machine only)")
+        sp.add_argument("--port", type=_positive, default=default_port, help=f"port (default: {default_port})")
+        sp.add_argument("--workers", type=_positive, default=None,
+                        help=f"index calls run at once (default: {DEFAULT.serve_workers})")
+        sp.add_argument("--queue", type=int, default=None,
+                        help=f"calls waiting beyond those; more get 503 + Retry-After (default: {DEFAULT.serve_queue})")
+
+    sv = sub.add_parser("serve", help="the HTTP JSON API (schema at /docs; needs the api extra)")
+    server(sv, DEFAULT.serve_port)
+    sv.set_defaults(func=cmd_serve)
+
+    mc = sub.add_parser("mcp", help="the MCP server: search, ask and facts as tools (needs the mcp extra)")
+    server(mc, DEFAULT.mcp_port)
+    mc.add_argument("--http", action="store_true", help="streamable HTTP at /mcp on --host:--port (default: stdio)")
+    mc.set_defaults(func=cmd_mcp)
     return p
 
 
@@ -428,6 +532,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `policyqa facts | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # anything else: one line, the traceback only with -v
+        from retrieval.errors import user_message
+
+        if args.verbose:
+            log.exception("policyqa failed")
+        _say(f"policyqa: {user_message(exc)}", file=sys.stderr)
+        return 1
 
 
 def _clean_record(record: logging.LogRecord) -> bool:

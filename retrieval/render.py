@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 import re
 import string
+from collections.abc import Callable
 
-from retrieval.text.normalize import normalize
+from retrieval.text.normalize import normalize, strip_notes
 from retrieval.text.tokens import tokenize
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark, which makes it
@@ -76,11 +77,20 @@ def term_spans(text: str, query: str) -> list[tuple[int, int]]:
     return spans
 
 
-def display_text(text: str, simplified: bool) -> tuple[str, callable]:
-    """The text to show and a function mapping original spans onto it."""
-    if not simplified:
-        return text, lambda spans: spans
-    nz = normalize(text)
+def display_text(text: str, simplified: bool = False, original: bool = False) -> tuple[str, Callable]:
+    """The text to show and a function mapping original spans onto it.
+
+    Args:
+        text: original corpus text.
+        simplified: show it in Simplified script (pinyin notes and mojibake dropped, OpenCC t2s).
+        original: show it exactly as the source writes it, pinyin notes included.
+
+    By default the text keeps its own script and loses only its pinyin notes
+    (``堅(jiān)持創(chuàng)新`` -> ``堅持創新``); ``simplified`` wins over ``original``.
+    """
+    if original and not simplified:
+        return text, lambda spans: list(spans)
+    nz = normalize(text) if simplified else strip_notes(text)
     back: dict[int, list[int]] = {}
     for i, src in enumerate(nz.source):
         back.setdefault(src, []).append(i)
@@ -94,3 +104,8 @@ def display_text(text: str, simplified: bool) -> tuple[str, callable]:
         return out
 
     return nz.text, remap
+
+
+def readable(text: str, simplified: bool = False, original: bool = False) -> str:
+    """Just the shown string of ``display_text`` (no spans to map)."""
+    return display_text(text, simplified, original)[0]

@@ -25,6 +25,11 @@ class Settings:
     query_prefix: str | None = None
     passage_prefix: str | None = None
     batch_size: int = 8  # fastest and smallest in scripts/bench_embed.py (README, "Measured")
+    # torch threads for encoding a question when searching (0 = all cores): one short text gains
+    # little from a second thread, and spinning threads on a core that another process uses (a
+    # build, a second server, the browser tests' app) made a question 15x slower
+    # (scripts/bench_query_threads.py); builds keep every core
+    query_threads: int = 1
     # opt-in: the encoder's Linear layers in dynamic int8 (torch), about 1.4x the paragraphs/s on
     # 2 cores at a cosine to fp32 of 0.96-1.0; gold MRR@10 of both in scripts/int8.py (README).
     # An int8 index is its own model (its own embedding-cache keys; questions use int8 too).
@@ -79,6 +84,26 @@ class Settings:
     admin_token: str | None = field(default_factory=lambda: os.environ.get("POLICYQA_ADMIN_TOKEN") or None,
                                     repr=False)
     app_host: str = "127.0.0.1"  # `policyqa app` listens here unless --host says otherwise
+    # The HTTP API (`policyqa serve`, retrieval/serve/http.py) and the MCP server (`policyqa mcp --http`)
+    serve_host: str = "127.0.0.1"  # loopback unless --host says otherwise
+    serve_port: int = 8700
+    mcp_port: int = 8701  # `policyqa mcp --http` (streamable HTTP at /mcp)
+    max_question_chars: int = 1000  # a query or question longer than this is refused (400)
+    max_k: int = 100  # hits per query at most
+    max_batch: int = 32  # queries or questions in one POST /search or /ask
+    max_facts: int = 5000  # rows of one /facts answer at most (as facts_shown, the app's table)
+    max_upload_bytes: int = 2_000_000  # body of one POST /documents (413 above; each file also max_file_bytes)
+    max_body_bytes: int = 256_000  # body of any other request (413 above)
+    # At most serve_workers index calls run at once (threads: the query encoder is torch, which
+    # releases the GIL); serve_queue more wait; beyond that a request gets 503 + Retry-After at once
+    serve_workers: int = 4
+    serve_queue: int = 128  # room for scripts/load.py's 64 clients with nothing refused
+    retry_after_s: int = 1  # the Retry-After of a 503
+    serve_reopen_s: float = 0.5  # how often a request may look for a newer published generation
+    # origins allowed by CORS; none (the default): no CORS headers, browsers block cross-origin calls
+    # (env POLICYQA_CORS_ORIGINS, comma-separated)
+    cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
+        o.strip() for o in os.environ.get("POLICYQA_CORS_ORIGINS", "").split(",") if o.strip()))
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (None values are ignored)."""

@@ -157,7 +157,7 @@ def test_a_quote_that_no_longer_matches_its_source_names_the_rebuild(small_index
     shutil.copytree(small_index.index, copy)
     settings = small_index.with_(index=copy)
     with sqlite3.connect(copy / "store.sqlite") as db:  # the document's text changed behind the index
-        db.execute("UPDATE documents SET text = '〇' || substr(text, 2)")
+        db.execute("UPDATE documents SET text = '〇' || text")  # every offset moves by one
     index = open_index(copy, settings, encoder=FakeEncoder())
     with pytest.raises(StaleQuote, match="policyqa build --full"):
         answer_question(index, "规上工业增加值增长多少")
@@ -190,3 +190,74 @@ def test_user_message_is_one_line_for_every_kind(exc, says):
     line = user_message(exc)
     assert says in line
     assert "\n" not in line
+
+
+# -- the same paths in the page (AppTest on the fake-encoder index: no model)
+APP = str(SEEDS.parent / "app.py")
+
+
+@pytest.fixture
+def page(fake_copy, monkeypatch):
+    """The app over a private copy of the fake-encoder index: (run, settings)."""
+    from streamlit import config
+    from streamlit.testing.v1 import AppTest
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")  # on loopback the page may change the index
+    monkeypatch.delenv("POLICYQA_ADMIN_TOKEN", raising=False)
+    monkeypatch.setattr("retrieval.index.Embedder", lambda *a, **k: FakeEncoder())
+    monkeypatch.setattr("retrieval.build.Embedder", lambda *a, **k: FakeEncoder())
+    monkeypatch.setenv("POLICYQA_INDEX", str(fake_copy.index))
+    monkeypatch.setenv("POLICYQA_CORPUS", str(fake_copy.corpus))
+
+    def run(params: dict | None = None):
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.query_params.update(params or {})
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]  # never a traceback on the page
+        return at
+
+    yield run
+    config.set_option("server.address", before)
+
+
+def errors_of(at) -> list[str]:
+    """The page's error lines, their Markdown escapes removed."""
+    import re
+
+    return [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]
+
+
+def test_a_milvus_time_out_in_the_ask_tab_is_one_line_on_the_page(page, monkeypatch):
+    exceptions = pytest.importorskip("pymilvus.exceptions")
+
+    def timed_out(*args, **kwargs):
+        raise exceptions.MilvusException(code=1, message="DEADLINE_EXCEEDED: Deadline Exceeded")
+
+    monkeypatch.setattr("retrieval.answer.extractive.answer_question", timed_out)
+    at = page({"q": "哪些地区提出了9.5%的增长目标"})
+    (line,) = errors_of(at)
+    assert "did not answer" in line and "\n" not in line
+
+
+def test_a_stale_quote_in_the_ask_tab_names_the_rebuild(page, fake_copy):
+    with sqlite3.connect(fake_copy.index / "store.sqlite") as db:
+        db.execute("UPDATE documents SET text = '〇' || text")  # every offset moves by one
+    at = page({"q": "哪些地区提出了9.5%的增长目标"})
+    assert any("policyqa build --full" in e for e in errors_of(at)), errors_of(at)
+
+
+def test_a_rebuild_that_fails_unexpectedly_is_one_line_and_the_page_goes_on(page, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    at = page()
+    monkeypatch.setattr("retrieval.index.build_index", broken)
+    at.session_state["tab"] = "Index"
+    at.run()
+    at.button(key="rebuild").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (line,) = errors_of(at)
+    assert "No space left on device" in line and "\n" not in line
+    at.run()  # the page goes on: the next run draws the index tab and its documents
+    assert not at.exception and not errors_of(at) and len(at.dataframe) >= 1

@@ -49,6 +49,7 @@ def workdir(tmp_path_factory):
     (base / "notice.pdf").write_bytes(render_pdf(article))
     (base / "report.docx").write_bytes(render_docx(article2, figure_rows(doc2)))
     (base / "page.html").write_bytes(render_html(article3))
+    (base / "questions.txt").write_text("哪些地区提出了9.5%的增长目标\nWhich regions set 9.5% targets?\n", encoding="utf-8")
     return base
 
 

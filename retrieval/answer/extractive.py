@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from retrieval.answer.evidence import Support, english_region, inside, support_for, where_for
 from retrieval.answer.question import Question, analyze
+from retrieval.errors import StaleQuote
 from retrieval.index import Index
 from retrieval.store import FactQuery, Filter
 from retrieval.text.facts import enumerated
@@ -212,8 +213,8 @@ def _highlights(doc_text: str, start: int, end: int, terms: tuple[str, ...], ext
 def _fact_item(index: Index, f: Fact, sup: Support, value: str = "", span: tuple[int, int] | None = None) -> AnswerItem:
     doc_text = index.documents[f.doc_id]["text"]
     if doc_text[f.start : f.end] != f.sentence:
-        raise ValueError(f"fact {f.fact_id} does not quote its source verbatim")
-    shown = value or (format_value(f.value, f.unit) if f.unit != "日期" else f.raw)
+        raise StaleQuote(f.doc_id)
+    shown = value or (format_value(f.value, f.unit, f.value_high) if f.unit != "日期" else f.raw)
     return AnswerItem(
         region=f.region, period=f.period, value=shown, quote=f.sentence, doc_id=f.doc_id, chunk_id=f.chunk_id,
         span=(f.start, f.end), highlights=_highlights(doc_text, f.start, f.end, sup.terms(),
@@ -225,7 +226,7 @@ def _fact_item(index: Index, f: Fact, sup: Support, value: str = "", span: tuple
 def _sentence_item(index: Index, s: Sentence, region: str, sup: Support, period: str = "") -> AnswerItem:
     doc_text = index.documents[s.hit.chunk.doc_id]["text"]
     if doc_text[s.start : s.end] != s.text:  # a quote is verbatim or it is not shown
-        raise ValueError(f"quote of {s.hit.chunk.chunk_id} does not match its source")
+        raise StaleQuote(s.hit.chunk.doc_id)
     return AnswerItem(
         region=region, period=period, value="", quote=s.text, doc_id=s.hit.chunk.doc_id,
         chunk_id=s.hit.chunk.chunk_id, span=(s.start, s.end),
@@ -407,21 +408,43 @@ def _unsupported(q: Question, hits: list[Hit], why: str) -> Answer:
 
 
 def answer_question(index: Index, question: str, mode: str = "hybrid", alpha: float | None = None,
-                    where: Filter | None = None) -> Answer:
+                    where: Filter | None = None, k: int | None = None) -> Answer:
     """Answer from the index alone: quoted, sourced, or plainly unsupported.
 
-    ``where`` limits the evidence (regions, documents, outlets, dates) as it limits a search.
+    Args:
+        index: the open index.
+        question: Chinese in either script, or English.
+        mode: "hybrid", "dense" or "bm25".
+        alpha: the dense share of hybrid fusion (default: the settings').
+        where: limits the evidence (regions, documents, outlets, dates) as it limits a search.
+        k: passages to return as ``Answer.evidence`` (default: the ones the answer read). The
+            answer itself always reads the same top hits, so ``k`` never changes it; one search
+            serves both, so a page showing the answer and its passages retrieves once.
     """
     q = analyze(question)
-    k = REGIONS_K if q.kind == "which_regions" else EVIDENCE_K
+    read = REGIONS_K if q.kind == "which_regions" else EVIDENCE_K
+    depth = max(read, k or 0)  # a deeper search ranks its first `read` hits exactly as a shallow one
     # figures as the corpus writes them ("百分之九点五" -> "9.5%", "9.5 percent" -> "9.5%")
     shown = [format_value(f.value, f.unit) for f in q.figures]
     query = " ".join([question, *(v for v in shown if v not in question)])
     where = where if where is not None and not where.is_empty() else None
+    hits: list[Hit] | None = None
     if q.lang == "en":
-        region = english_region(q, index.search(query, k=k, mode=mode, alpha=alpha, where=where))
-        q = replace(q, region=region)
-    hits = index.search(query, k=k, mode=mode, alpha=alpha, where=where_for(q.region, where))
+        first = index.search(query, k=depth, mode=mode, alpha=alpha, where=where)
+        q = replace(q, region=english_region(q, first[:read]))
+        hits = first if q.region is None else None  # no region found: the same search serves
+    if hits is None:
+        hits = index.search(query, k=depth, mode=mode, alpha=alpha, where=where_for(q.region, where))
+    ans = _answer(index, q, query, hits[:read], mode, alpha, where)
+    shown_k = k if k else read
+    if ans.evidence == tuple(hits[:read]):
+        return replace(ans, evidence=tuple(hits[:shown_k]))
+    return replace(ans, evidence=ans.evidence[:shown_k]) if k else ans
+
+
+def _answer(index: Index, q: Question, query: str, hits: list[Hit], mode: str, alpha: float | None,
+            where: Filter | None) -> Answer:
+    """The answer the question's kind asks for, from its top hits."""
     if not hits and q.region is not None:
         nearest = index.search(query, k=EVIDENCE_K, mode=mode, alpha=alpha, where=where)
         return _unsupported(q, nearest, f"语料中没有{q.region.name}的内容")

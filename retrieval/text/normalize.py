@@ -113,6 +113,22 @@ def normalize(text: str) -> Normalized:
     return Normalized(simp, tuple(source), tuple(moji))
 
 
+def strip_notes(text: str) -> Normalized:
+    """``text`` without its pinyin notes (``堅(jiān)持`` -> ``堅持``), script and every other
+    character unchanged, with the map back to the original; the readable form of a quote."""
+    text = replace_surrogates(text)
+    chars: list[str] = []
+    source: list[int] = []
+    pos = 0
+    for m in PINYIN_NOTE.finditer(text):
+        chars.append(text[pos : m.start()])
+        source.extend(range(pos, m.start()))
+        pos = m.end()
+    chars.append(text[pos:])
+    source.extend(range(pos, len(text)))
+    return Normalized("".join(chars), tuple(source), ())
+
+
 def norm_text(text: str) -> str:
     """Just the normalized string."""
     return normalize(text).text
