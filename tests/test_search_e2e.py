@@ -8,7 +8,6 @@ import shutil
 import pytest
 
 
-
 @pytest.mark.model
 @pytest.mark.parametrize("query", ["哪些地区提出了9.5%的增长目标", "哪些地區提出了9.5%的增長目標", "Which regions set 9.5% targets?"])
 def test_9_5_percent_paragraphs_in_top_5(real_index, query):
