@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import shutil
 from pathlib import Path
 
@@ -96,15 +97,72 @@ def fake_index_copy(fake_copy: Settings):
 
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory):
-    """The seed corpus indexed with the real bundled model (built once per test session)."""
+    """The seed corpus indexed with the real bundled model, built once per test run.
+
+    Under pytest-xdist the workers share one build (the first to take the lock builds it in the
+    run's common temp folder; the others wait, then open it): every test only reads it.
+    """
+    import fcntl
+
     from retrieval.index import build_index, open_index
 
-    base = tmp_path_factory.mktemp("real")
-    corpus = base / "corpus"
-    shutil.copytree(SEEDS, corpus)
-    settings = Settings(corpus=corpus, index=base / "index")
-    build_index(settings, progress=False)
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the folder all workers of this run share
+    shared = base / "real-seed"
+    with open(base / "real-seed.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "built").exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            shutil.copytree(SEEDS, shared / "corpus")
+            build_index(Settings(corpus=shared / "corpus", index=shared / "index"), progress=False)
+            (shared / "built").touch()
+    settings = Settings(corpus=shared / "corpus", index=shared / "index")
     return open_index(settings.index, settings)
+
+
+@pytest.fixture(scope="module")
+def sentences() -> list[str]:
+    """Seed sentences plus People's Daily 1998 sentences: at least 500, all Chinese."""
+    from eval.datasets import peoples_daily_lines
+    from retrieval.text.normalize import split_sentences
+
+    out: list[str] = []
+    for p in sorted((SEEDS).glob("*.txt")):
+        for line in p.read_text(encoding="utf-8").splitlines():
+            out += [line[a:b] for a, b in split_sentences(line.strip())][:3]
+    for line in peoples_daily_lines()[:2000:5]:
+        out += [line[a:b] for a, b in split_sentences(line)][:1]
+    out = [s for s in out if 4 <= len(s) <= 300]
+    assert len(out) >= 500
+    return out
+
+
+@pytest.fixture(scope="module")
+def st_model():
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(_bundled_model()), device="cpu", local_files_only=True)
+
+
+def _bundled_model():
+    from retrieval.embedding import model
+
+    return model.ensure_installed()
+
+
+@pytest.fixture(scope="module")
+def lite(tmp_path_factory: pytest.TempPathFactory):
+    """A milvus-lite server on 127.0.0.1 for the tests of one module."""
+    import importlib.util
+
+    if importlib.util.find_spec("pymilvus") is None or importlib.util.find_spec("milvus_lite") is None:
+        pytest.skip("the milvus extra is not installed (pip install -e '.[milvus]'; ./run setup does)")
+    from retrieval.store.milvus_lite import LiteServer
+
+    with LiteServer(tmp_path_factory.mktemp("milvus") / "seed.db") as srv:
+        yield srv
 
 
 # A test that takes one of these fixtures needs what it names: marked so, whatever its file says,
@@ -112,8 +170,16 @@ def real_index(tmp_path_factory: pytest.TempPathFactory):
 NEEDS = {"real_index": "model", "lite": "server", "pair": "server"}
 
 
+# The files that take longest (each a minute or more with the other workers busy), longest first:
+# run first, the test workers (./run tests: -n 3 --dist loadfile) finish together instead of one
+# starting the Milvus parity test when the others are done.
+LONGEST_FIRST = ("test_milvus_real.py", "test_faults.py", "test_milvus.py", "test_browser.py", "test_model_parity.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for fixture, mark in NEEDS.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(mark)
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order

@@ -19,9 +19,11 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def make_hostile_corpus(base: Path) -> tuple[Path, Path]:
+def make_hostile_corpus(base: Path, seed_index: Path | None = None) -> tuple[Path, Path]:
     """The seed corpus plus files whose names, titles and bodies carry HTML, script and Markdown
-    images, built with the real model; returns (corpus, index)."""
+    images, built with the real model; returns (corpus, index). With ``seed_index`` (the seeds
+    already indexed with the real model) the build starts from a copy of it, so only the hostile
+    files are read and embedded."""
     from retrieval.index import build_index
     from retrieval.settings import Settings
 
@@ -37,6 +39,8 @@ def make_hostile_corpus(base: Path) -> tuple[Path, Path]:
         "# [链接](javascript:alert(3))\n\n岳池县新签约项目<iframe src=http://evil.example/f></iframe>12个。",
         encoding="utf-8")
     (corpus / "binary.txt").write_bytes(b"\x00" * 4096)
+    if seed_index is not None:
+        shutil.copytree(seed_index, base / "index")
     settings = Settings(corpus=corpus, index=base / "index")
     build_index(settings, progress=False)
     return corpus, base / "index"

@@ -65,7 +65,7 @@ def test_hostile_text_fires_no_alert_and_fetches_nothing_foreign(real_index, tmp
     from hostile_browser import make_hostile_corpus, served, visit
 
     chrome, driver_path = _browser_paths()
-    corpus, index = make_hostile_corpus(tmp_path)
+    corpus, index = make_hostile_corpus(tmp_path, real_index.folder)
     with served(corpus, index) as url:
         seen = visit(url, chrome, driver_path, tmp_path / "profile")
     assert "evil.example" in seen.body  # the hostile markup is on the page as text, not as elements
@@ -82,6 +82,7 @@ def test_the_desk_in_a_real_browser(served_app, tmp_path):
     from urllib.parse import quote, urlparse
 
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -100,12 +101,17 @@ def test_the_desk_in_a_real_browser(served_app, tmp_path):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=opts)
     body = lambda d: d.find_element(By.TAG_NAME, "body").text  # noqa: E731
+
+    def wait(seconds: float) -> WebDriverWait:
+        """A wait that retries when Streamlit redraws an element while it is read."""
+        return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
+
     try:
         driver.get(f"{served_app}/?q={quote('哪些地区提出了9.5%的增长目标?')}&region={quote('四川省')}")
-        WebDriverWait(driver, 180).until(lambda d: "岳池县（全年" in body(d))
+        wait(180).until(lambda d: "岳池县（全年" in body(d))
         assert "广安区（一季度" in body(driver)
         # the bar chart and the map are drawn (vega-embed renders each into a canvas or an svg)
-        WebDriverWait(driver, 60).until(lambda d: len(d.find_elements(
+        wait(60).until(lambda d: len(d.find_elements(
             By.CSS_SELECTOR, "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg")) >= 2)
         charts = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart']")
         assert len(charts) >= 2 and all(c.size["height"] > 100 for c in charts[:2])
@@ -119,7 +125,7 @@ def test_the_desk_in_a_real_browser(served_app, tmp_path):
         # the JSON export, downloaded and parsed
         button = next(b for b in driver.find_elements(By.TAG_NAME, "button") if b.text == "Answer as JSON")
         driver.execute_script("arguments[0].click();", button)
-        WebDriverWait(driver, 30).until(lambda d: list(downloads.glob("*.json")))
+        wait(30).until(lambda d: list(downloads.glob("*.json")))
         exported = json.loads(next(downloads.glob("*.json")).read_text(encoding="utf-8"))
         assert [i["region"] for i in exported["items"]] == ["广安区", "岳池县"]
         assert all(i["quote"]["text"] == i["quote"]["text"].strip() for i in exported["items"])
@@ -127,14 +133,14 @@ def test_the_desk_in_a_real_browser(served_app, tmp_path):
         questions = tmp_path / "questions.txt"
         questions.write_text("哪些地区提出了9.5%的增长目标?\n绵阳市如何发展低空经济\n", encoding="utf-8")
         next(t for t in driver.find_elements(By.CSS_SELECTOR, "[role='tab']") if t.text.strip() == "Batch").click()
-        upload = WebDriverWait(driver, 60).until(lambda d: next(
+        upload = wait(60).until(lambda d: next(
             (i for i in d.find_elements(By.CSS_SELECTOR, "input[type='file']")
              if ".csv" in (i.get_attribute("accept") or "") and ".pdf" not in i.get_attribute("accept")), None))
         upload.send_keys(str(questions))
-        run = WebDriverWait(driver, 60).until(lambda d: next(
+        run = wait(60).until(lambda d: next(
             (b for b in d.find_elements(By.TAG_NAME, "button") if b.text == "Answer them all"), None))
         driver.execute_script("arguments[0].click();", run)
-        WebDriverWait(driver, 120).until(lambda d: "2 questions answered" in body(d))
+        wait(120).until(lambda d: "2 questions answered" in body(d))
         foreign = []
         for entry in driver.get_log("performance"):
             msg = json.loads(entry["message"])["message"]

@@ -1,5 +1,6 @@
 """Kills during builds and rebuilds under readers (a reduced scripts/faults.py run)."""
 
+import pytest
 from faults_harness import corpus_docs, kill_test, set_corpus, snapshot_test
 
 
@@ -12,6 +13,7 @@ def test_corpus_states_differ_by_three_added_and_one_removed(tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == a
 
 
+@pytest.mark.slow  # builds slowed by sleeps and killed: about a minute
 def test_killed_builds_leave_a_searchable_index_as_before_or_after(tmp_path):
     rep = kill_test(tmp_path, kills=3, seed=5, aims=(3, 5, 6))  # SQLite writes, publishing, published
     assert rep.errors == []
@@ -20,6 +22,7 @@ def test_killed_builds_leave_a_searchable_index_as_before_or_after(tmp_path):
     assert rep.consistent == 3 and rep.recovered == 3 and rep.stray == 0
 
 
+@pytest.mark.slow  # 20 rebuilds under two readers
 def test_readers_never_open_a_mix_of_two_builds(tmp_path):
     rep = snapshot_test(tmp_path, rebuilds=20, readers=2, seed=5)
     assert rep.messages == []

@@ -255,9 +255,12 @@ def app(hostile, monkeypatch):
     monkeypatch.delenv("POLICYQA_ADMIN_TOKEN", raising=False)
     before = config.get_option("server.address")
 
-    def start(address: str | None):
+    def start(address: str | None, tab: str = "Index"):
+        """The page on ``address`` with ``tab`` open (only the open tab runs)."""
         config.set_option("server.address", address)
-        at = AppTest.from_file(APP, default_timeout=120).run()
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.session_state["tab"] = tab
+        at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at
 
@@ -270,6 +273,8 @@ def test_app_escapes_hostile_names_and_text(app):
     warnings = " ".join(w.value for w in at.warning)
     assert "host\\:8766" in warnings and "script" in warnings  # the files are named ...
     assert not _unsafe_markdown(at)  # ... as text
+    at.session_state["tab"] = "Ask"
+    at.run()
     at.text_input(key="question").input("增长 标题 <script>alert(1)</script>").run()
     assert not at.exception
     html = "\n".join(e.proto.body for e in at.get("html"))

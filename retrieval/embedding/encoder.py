@@ -30,6 +30,40 @@ class Encoder(Protocol):
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
 
 
+_MODELS: dict[tuple[str, bool, int], object] = {}  # loaded models, shared by every Embedder of this process
+_MODELS_LOCK = threading.Lock()
+
+
+def _loaded(path: str, int8: bool):
+    """The SentenceTransformer at ``path``, loaded once per process (a build, a rebuild from the
+    app or an upload to the server reuses it: loading takes seconds and half a GB each time).
+    The weights file's mtime is part of the key, so a model rebuilt in place is loaded again."""
+    weights = Path(path) / "model.safetensors"
+    key = (path, int8, weights.stat().st_mtime_ns if weights.exists() else 0)
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        # no "Loading weights" bar or load report on every command: errors still show
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        try:
+            st = SentenceTransformer(path, device="cpu", local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise UserError(
+                f"cannot load embedding model {path!r} offline ({type(exc).__name__}): "
+                "give a local folder or a model already in the Hugging Face cache"
+            ) from exc
+        if int8:  # weights of the Linear layers in int8, activations quantized per batch
+            import torch
+
+            st = torch.ao.quantization.quantize_dynamic(st, {torch.nn.Linear}, dtype=torch.qint8)
+        _MODELS[key] = st
+        return st
+
+
 class Embedder:
     """sentence-transformers model loaded lazily with the hub switched off.
 
@@ -76,29 +110,12 @@ class Embedder:
             from retrieval.embedding import model as bundled
 
             path = str(bundled.ensure_installed(self._cache_dir)) if self._spec is None else self._spec
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
-
-            # no "Loading weights" bar or load report on every command: errors still show
-            hf_logging.set_verbosity_error()
-            hf_logging.disable_progress_bar()
-
-            try:
-                st = SentenceTransformer(path, device="cpu", local_files_only=True)
-            except (OSError, ValueError) as exc:
-                raise UserError(
-                    f"cannot load embedding model {path!r} offline ({type(exc).__name__}): "
-                    "give a local folder or a model already in the Hugging Face cache"
-                ) from exc
+            st = _loaded(path, self.int8)
             prompts = getattr(st, "prompts", {}) or {}
             if self._qp is None:
                 self._qp = prompts.get("query", "")
             if self._pp is None:
                 self._pp = prompts.get("passage", prompts.get("document", ""))
-            if self.int8:  # weights of the Linear layers in int8, activations quantized per batch
-                import torch
-
-                st = torch.ao.quantization.quantize_dynamic(st, {torch.nn.Linear}, dtype=torch.qint8)
             self._model = st
 
     @property
@@ -131,7 +148,7 @@ class Embedder:
 
         With ``query_threads`` set, torch uses that many threads for this call only (a question
         is one short text: a second thread buys little, and threads spinning on a core another
-        process is using can make it 15x slower; scripts/bench_query_threads.py measures both).
+        process is using make it several times slower; scripts/bench_query_threads.py measures both).
         """
         if not self.query_threads:
             return self._encode(texts, self.prefixes[0], False)
