@@ -26,9 +26,9 @@ class Settings:
     passage_prefix: str | None = None
     batch_size: int = 8  # fastest and smallest in scripts/bench_embed.py (README, "Measured")
     # torch threads for encoding a question when searching (0 = all cores): one short text gains
-    # little from a second thread, and spinning threads on a core that another process uses (a
-    # build, a second server, the browser tests' app) made a question 15x slower
-    # (scripts/bench_query_threads.py); builds keep every core
+    # little from a second thread (p50 30 against 24 ms on a quiet machine), and with another process
+    # busy on one core (a build, a second server, the app beside the tests) two threads took p50 62,
+    # p95 225 ms against 31 and 42 on one (scripts/bench_query_threads.py); builds keep every core
     query_threads: int = 1
     # opt-in: the encoder's Linear layers in dynamic int8 (torch), about 1.4x the paragraphs/s on
     # 2 cores at a cosine to fp32 of 0.96-1.0; gold MRR@10 of both in scripts/int8.py (README).

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/load.py --index index --corpus corpus            # 16 clients 60 s, 64 clients 30 s
     .venv/bin/python scripts/load.py --rebuild --phases 16x60                 # with builds beside the load
     .venv/bin/python scripts/load.py --overload                               # + a server with a tiny queue
-    .venv/bin/python scripts/load.py --index eval/.cache/scale/index --corpus eval/.cache/scale/corpus \\
+    .venv/bin/python scripts/load.py --index eval/.cache/pd1998/index --corpus eval/.cache/pd1998/corpus \\
         --gold eval/gold/pd1998                                               # the People's Daily index
 
 Starts its own server on a free loopback port (never any other address) with the model loaded
@@ -72,11 +72,13 @@ def policyqa() -> str:
 
 
 def questions(gold: Path) -> list[str]:
-    path = gold / "gold.tsv"
-    if not path.exists():
+    """The gold folder's questions (gold.tsv, regions.tsv or queries.jsonl), as bench_app.py reads them."""
+    from bench_app import gold_questions  # this folder is on sys.path when a script runs
+
+    try:
+        return gold_questions(gold)
+    except SystemExit:
         return FALLBACK
-    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line and line[0] != "#"]
-    return [r[3] for r in rows if len(r) > 3] or FALLBACK
 
 
 def start_server(index: Path, corpus: Path, extra: list[str]) -> tuple[subprocess.Popen, str]:
@@ -258,7 +260,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--index", default="index", help="index folder (default: index)")
     p.add_argument("--corpus", default="corpus", help="its corpus folder (default: corpus)")
-    p.add_argument("--gold", default="eval/gold/seed", help="questions from GOLD/gold.tsv (default: eval/gold/seed)")
+    p.add_argument("--gold", default="eval/gold/seed",
+                   help="questions from GOLD: gold.tsv, regions.tsv or queries.jsonl (default: eval/gold/seed)")
     p.add_argument("--phases", default="16x60,64x30", help="CLIENTSxSECONDS,... (default: 16x60,64x30)")
     p.add_argument("--search-share", type=float, default=0.4, help="share of search requests (default 0.4)")
     p.add_argument("--ask-share", type=float, default=0.4, help="share of ask requests (default 0.4); facts: the rest")
