@@ -341,3 +341,28 @@ def test_cli_store_option_and_env_select_milvus(monkeypatch):
     assert parse_url(_settings(build_parser().parse_args(["ask", "q"])).index).port == 2
     monkeypatch.delenv("POLICYQA_STORE")
     assert str(_settings(build_parser().parse_args(["ask", "q"])).index) == "index"
+
+
+@needs_milvus
+def test_the_http_api_serves_a_milvus_index_as_the_local_one(pair):
+    """`policyqa serve --store milvus://…`: the same answers, from the generation Milvus published."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from retrieval.serve.http import create_app
+    from retrieval.serve.service import Service
+
+    local, milvus, _corpus, _enc = pair
+    served = {name: TestClient(create_app(Service(idx.settings, index=idx))) for name, idx in
+              (("local", local), ("milvus", milvus))}
+    q = "哪些地区提出了9.5%的增长目标"
+    got = {name: c.get("/ask", params={"q": q}) for name, c in served.items()}
+    assert all(r.status_code == 200 for r in got.values())
+    items = {name: [i["region"] for i in r.json()["results"][0]["items"]] for name, r in got.items()}
+    assert items["milvus"] == items["local"] and items["milvus"]
+    assert got["milvus"].json()["generation"] == milvus.info.generation
+    body = served["milvus"].get("/search", params={"q": "规上工业增加值", "k": 5}).json()
+    assert [h["chunk_id"] for h in body["results"][0]["hits"]] == \
+        [h.chunk.chunk_id for h in milvus.search("规上工业增加值", k=5)]
+    health = served["milvus"].get("/health").json()
+    assert health["generation"] == milvus.info.generation
