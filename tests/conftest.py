@@ -171,7 +171,7 @@ NEEDS = {"real_index": "model", "lite": "server", "pair": "server"}
 
 
 # The files that take longest (each a minute or more with the other workers busy), longest first:
-# run first, the test workers (./run tests: -n 3 --dist loadfile) finish together instead of one
+# run first, the test workers (./run tests: -n 4 --dist loadfile) finish together instead of one
 # starting the Milvus parity test when the others are done.
 LONGEST_FIRST = ("test_milvus_real.py", "test_faults.py", "test_milvus.py", "test_browser.py", "test_model_parity.py")
 
