@@ -165,6 +165,39 @@ def lite(tmp_path_factory: pytest.TempPathFactory):
         yield srv
 
 
+@pytest.fixture
+def run_cli(capsys):
+    """`policyqa ARGS` in this process: returns (exit status, stdout, stderr)."""
+    from retrieval.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            rc = main(list(argv))
+        except SystemExit as exc:
+            rc = exc.code
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return run
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a server a test starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def policyqa() -> str:
+    """The `policyqa` command of this venv."""
+    import sys
+
+    exe = Path(sys.executable).with_name("policyqa")
+    return str(exe) if exe.exists() else shutil.which("policyqa") or "policyqa"
+
+
 # A test that takes one of these fixtures needs what it names: marked so, whatever its file says,
 # so `./run tests fast` (-m "not model and not browser and not server and not slow") never starts one.
 NEEDS = {"real_index": "model", "lite": "server", "pair": "server"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,12 +45,6 @@ def make_hostile_corpus(base: Path, seed_index: Path | None = None) -> tuple[Pat
     settings = Settings(corpus=corpus, index=base / "index")
     build_index(settings, progress=False)
     return corpus, base / "index"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("fastapi", reason="the api extra is not installed: pip install -e '.[api]'")
 
-from conftest import FakeEncoder
+from conftest import FakeEncoder, free_port, policyqa
 from fastapi.testclient import TestClient
 
 from retrieval.index import build_index
@@ -309,17 +306,6 @@ def test_serve_without_the_api_extra_is_one_line():
 
 
 # -- a real server process
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def policyqa() -> str:
-    exe = Path(sys.executable).with_name("policyqa")
-    return str(exe) if exe.exists() else shutil.which("policyqa") or "policyqa"
-
-
 def wait_ready(proc: subprocess.Popen, url: str, timeout: float = 120) -> None:
     import httpx
 

@@ -25,19 +25,9 @@ PAGE = ("<html><head><title>工业经济</title></head><body><article><h1>工业
 
 
 @pytest.fixture
-def cli(monkeypatch, capsys):
+def cli(run_cli):
     """`policyqa ARGS` in this process: (exit status, stdout, stderr)."""
-    from retrieval import cli as cli_module
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            rc = cli_module.main(list(argv))
-        except SystemExit as exc:
-            rc = exc.code
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    return run
+    return run_cli
 
 
 def one_line(err: str) -> str:

@@ -45,23 +45,14 @@ def hostile(tmp_path_factory):
 
 
 @pytest.fixture
-def cli(hostile, monkeypatch, capsys):
+def cli(hostile, monkeypatch, run_cli):
     """Run `policyqa` against the hostile index (fake encoder); returns (rc, stdout, stderr)."""
     from retrieval import cli as cli_module
     from retrieval.index import open_index
 
     settings = hostile[0]
     monkeypatch.setattr(cli_module, "_open", lambda args: open_index(settings.index, settings, encoder=FakeEncoder()))
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            rc = cli_module.main(list(argv))
-        except SystemExit as exc:
-            rc = exc.code
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    return run
+    return run_cli
 
 
 def test_every_bad_entry_is_named_and_every_good_one_indexed(hostile):

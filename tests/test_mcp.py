@@ -7,15 +7,12 @@ streamable HTTP with the real model (`server`, `model`).
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-from pathlib import Path
 
 import anyio
 import pytest
+from conftest import free_port, policyqa
 
 pytest.importorskip("mcp", reason="the mcp extra is not installed: pip install -e '.[mcp]'")
 
@@ -27,17 +24,6 @@ from retrieval.serve.service import Service
 
 TOOLS = {"search", "ask", "facts"}
 Q = "哪些地区提出了9.5%的增长目标"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def policyqa() -> str:
-    exe = Path(sys.executable).with_name("policyqa")
-    return str(exe) if exe.exists() else shutil.which("policyqa") or "policyqa"
 
 
 def result_json(result) -> dict:

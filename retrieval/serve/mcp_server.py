@@ -48,15 +48,16 @@ class _Server(MCPServer):
                                      mime_type="text/plain") for d in docs[:LISTED]]
 
 
-async def _call(service: Service, fn: Callable[[], dict]) -> dict:
-    """Run a service call through the gate; a refusal or failure becomes a one-line tool error."""
+async def _call(service: Service, fn: Callable[[], dict], error: type[Exception] = ToolError) -> dict:
+    """Run a service call through the gate; a refusal or failure becomes a one-line ``error``
+    (a tool error for tools, a resource error for resources)."""
     try:
         return await service.gate.run(fn)
     except ApiError as exc:
-        raise ToolError(exc.message) from None
+        raise error(exc.message) from None
     except Exception as exc:
-        log.error("tool call failed: %s", user_message(exc), exc_info=exc)
-        raise ToolError(user_message(exc)) from None
+        log.error("MCP call failed: %s", user_message(exc), exc_info=exc)
+        raise error(user_message(exc)) from None
 
 
 def create_server(service: Service) -> MCPServer:
@@ -117,24 +118,14 @@ def create_server(service: Service) -> MCPServer:
     @mcp.resource(URI, name="documents", mime_type="application/json")
     async def documents() -> str:
         """Every document of the index: id, title, date, outlet, format and chunk count."""
-        return json.dumps(await _read(service, service.documents), ensure_ascii=False)
+        return json.dumps(await _call(service, service.documents, ResourceError), ensure_ascii=False)
 
     @mcp.resource(URI + "/{+doc_id}", name="document", mime_type="text/plain")
     async def document(doc_id: str) -> str:
         """A document's text; a quote's start/end index into it."""
-        return (await _read(service, lambda: service.document(doc_id)))["text"]
+        return (await _call(service, lambda: service.document(doc_id), ResourceError))["text"]
 
     return mcp
-
-
-async def _read(service: Service, fn: Callable[[], dict]) -> dict:
-    try:
-        return await service.gate.run(fn)
-    except ApiError as exc:
-        raise ResourceError(exc.message) from None
-    except Exception as exc:
-        log.error("resource read failed: %s", user_message(exc), exc_info=exc)
-        raise ResourceError(user_message(exc)) from None
 
 
 def run(settings, http: bool = False, host: str | None = None, port: int | None = None) -> None:
