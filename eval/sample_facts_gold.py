@@ -45,11 +45,13 @@ from retrieval.text.normalize import split_sentences  # noqa: E402
 log = logging.getLogger("sample_facts_gold")
 OUT = ROOT / "eval" / "gold" / "facts_unseen"
 NUMERAL = r"(?:\d[\d.,]*|百分之|[〇零一二两三四五六七八九十百千万亿]+)"
-UNIT_WORD = (r"(?:%|倍|个百分点|百分点|[万亿]?(?:美元|元|吨|千瓦时|千瓦|公里|平方米|平方公里|亩|人次|人|名|家|个|项|户|台|"
+UNIT_WORD = (r"(?:%|倍|个百分点|百分点|[万亿]?(?:美元|元|吨|千瓦时|千瓦|公里|平方米|平方公里|亩|"
+             r"人次|人|名|家|个|项|户|台|"
              r"辆|套|所|座|条|次|件|头|只|册|部|种|年|月|日|天|小时|岁|公斤|立方米|担|斤|层|倍)|万|亿)")
 FIGURE_BEARING = re.compile(NUMERAL + UNIT_WORD)
 ECONOMY = re.compile(r"经济|工业|产值|投资|企业|增加值|财政|收入")
-DATE_ONLY = re.compile(r"^(?:\d{2,4}年|\d{1,2}月|\d{1,2}日|[〇零一二三四五六七八九十]+年|[一二三四五六七八九十]+月|[一二三四五六七八九十]+日)$")
+DATE_ONLY = re.compile(r"^(?:\d{2,4}年|\d{1,2}月|\d{1,2}日|[〇零一二三四五六七八九十]+年|"
+                       r"[一二三四五六七八九十]+月|[一二三四五六七八九十]+日)$")
 
 
 def figure_bearing(sentence: str) -> bool:

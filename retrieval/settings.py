@@ -30,6 +30,10 @@ class Settings:
     # busy on one core (a build, a second server, the app beside the tests) two threads took p50 62,
     # p95 225 ms against 31 and 42 on one (scripts/bench_query_threads.py); builds keep every core
     query_threads: int = 1
+    # questions' vectors kept per process (least recently used out): the app reruns its script on
+    # every click, the HTTP API and batches see the same questions again; 0 turns it off
+    # (POLICYQA_QUERY_CACHE; scripts/load.py sets 0 so that every question it sends is encoded)
+    query_cache: int = field(default_factory=lambda: _env_int("POLICYQA_QUERY_CACHE", 2048))
     # opt-in: the encoder's Linear layers in dynamic int8 (torch), about 1.4x the paragraphs/s on
     # 2 cores at a cosine to fp32 of 0.96-1.0; gold MRR@10 of both in scripts/int8.py (README).
     # An int8 index is its own model (its own embedding-cache keys; questions use int8 too).

@@ -65,6 +65,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.environ["POLICYQA_INDEX"], os.environ["POLICYQA_CORPUS"] = args.index, args.corpus
+    os.environ["POLICYQA_QUERY_CACHE"] = "0"  # every question encoded, as the README's figures were
     sys.path.insert(0, str(ROOT))
     from streamlit.testing.v1 import AppTest
 

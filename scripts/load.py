@@ -85,7 +85,9 @@ def start_server(index: Path, corpus: Path, extra: list[str]) -> tuple[subproces
     port = free_port()
     cmd = [policyqa(), "serve", "--index", str(index), "--corpus", str(corpus), "--host", HOST, "--port", str(port),
            *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # every question encoded, as if each were new: the worst case, not the question cache's hits
+    env = {**os.environ, "POLICYQA_QUERY_CACHE": "0"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     base = f"http://{HOST}:{port}"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:

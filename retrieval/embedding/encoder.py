@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -15,6 +16,9 @@ from retrieval.errors import UserError
 
 log = logging.getLogger(__name__)
 _THREADS = threading.Lock()
+# question vectors of this process: (model key, prefix, text) -> vector, least recently used first
+_QUERIES: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_QUERIES_LOCK = threading.Lock()
 
 
 class Encoder(Protocol):
@@ -74,6 +78,8 @@ class Embedder:
             prompts (the bundled model has e5's ``query: ``/``passage: ``), else these.
         batch_size: texts per forward pass (default from Settings, see scripts/bench_embed.py).
         query_threads: torch threads for encoding questions (0 = torch's default, all cores).
+        query_cache: question vectors kept per process (0: none); a question asked again, by the
+            app's rerun, a batch or another client, is not encoded again.
     """
 
     def __init__(
@@ -85,6 +91,7 @@ class Embedder:
         cache_dir: Path | None = None,
         int8: bool = False,
         query_threads: int = 0,
+        query_cache: int = 0,
     ) -> None:
         from retrieval.embedding import model as bundled
 
@@ -95,7 +102,9 @@ class Embedder:
         self.batch_size = batch_size
         self.int8 = int8
         self.query_threads = query_threads
+        self.query_cache = query_cache
         self._model = None
+        self._key: tuple = ()
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -111,6 +120,7 @@ class Embedder:
 
             path = str(bundled.ensure_installed(self._cache_dir)) if self._spec is None else self._spec
             st = _loaded(path, self.int8)
+            self._key = (path, self.int8, id(st))
             prompts = getattr(st, "prompts", {}) or {}
             if self._qp is None:
                 self._qp = prompts.get("query", "")
@@ -149,17 +159,41 @@ class Embedder:
         With ``query_threads`` set, torch uses that many threads for this call only (a question
         is one short text: a second thread buys little, and threads spinning on a core another
         process is using make it several times slower; scripts/bench_query_threads.py measures both).
+        With ``query_cache`` set, questions this process has encoded before are not encoded again.
         """
+        self.warm_up()
+        prefix = self.prefixes[0]
+        keys = [(self._key, prefix, t) for t in texts]
+        known: dict[int, np.ndarray] = {}
+        if self.query_cache:
+            with _QUERIES_LOCK:
+                for i, k in enumerate(keys):
+                    if k in _QUERIES:
+                        _QUERIES.move_to_end(k)
+                        known[i] = _QUERIES[k]
+        todo = [i for i in range(len(texts)) if i not in known]
+        fresh = self._encode_now([texts[i] for i in todo], prefix) if todo else None
+        if not self.query_cache:
+            return fresh if fresh is not None else np.zeros((0, self.dim), dtype=np.float32)
+        with _QUERIES_LOCK:
+            for j, i in enumerate(todo):
+                known[i] = _QUERIES[keys[i]] = fresh[j].copy()
+            while len(_QUERIES) > self.query_cache:
+                _QUERIES.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([known[i] for i in range(len(texts))]).astype(np.float32, copy=False)
+
+    def _encode_now(self, texts: list[str], prefix: str) -> np.ndarray:
         if not self.query_threads:
-            return self._encode(texts, self.prefixes[0], False)
+            return self._encode(texts, prefix, False)
         import torch
 
-        self.warm_up()
         with _THREADS:  # torch's thread count is the process's: one caller at a time changes it
             before = torch.get_num_threads()
             torch.set_num_threads(self.query_threads)
             try:
-                return self._encode(texts, self.prefixes[0], False)
+                return self._encode(texts, prefix, False)
             finally:
                 torch.set_num_threads(before)
 
