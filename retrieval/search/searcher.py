@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from retrieval.embedding.encoder import Encoder
 from retrieval.errors import UserError
 from retrieval.search import fusion
-from retrieval.search.translate import expand_english, has_latin_only
+from retrieval.search.translate import expand_english, gloss_candidates, has_latin_only
 from retrieval.settings import Settings
 from retrieval.store.base import FactQuery, Filter, Store, StoreInfo
 from retrieval.text.normalize import norm_text
@@ -126,7 +126,14 @@ class Searcher:
     def english_terms(self, query: str) -> list[str]:
         """Chinese index terms for an English question (CEDICT glosses, pinyin of the index's words)."""
         store = self.store
-        return expand_english(query, lambda t: store.term_df([t]).get(t, 0), store.terms_by_reading())
+        known = store.term_df(gloss_candidates(query))  # one look-up for the glossary's terms
+
+        def df(term: str) -> int:
+            if term not in known:  # a name read by its pinyin
+                known.update(store.term_df([term]))
+            return known.get(term, 0)
+
+        return expand_english(query, df, store.terms_by_reading())
 
     def legs(self, query: str, depth: int, mode: str = "hybrid", flt: Filter | None = None) -> Legs:
         """Raw BM25 and dense scores (chunk_id -> score) of the top ``depth`` chunks of each leg."""

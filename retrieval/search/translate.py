@@ -90,6 +90,24 @@ def vocabulary_pinyin(vocab: list[str]) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
+def gloss_candidates(text: str) -> list[str]:
+    """Every Chinese term ``expand_english`` may ask the document frequency of for ``text``'s
+    glossary phrases, so that a store can answer them in one look-up instead of one per term."""
+    gloss, _ = _lexicon()
+    words = [w.lower().replace("’", "'") for w in EN_WORD.findall(text)]
+    out: list[str] = []
+    for i in range(len(words)):
+        for n in (3, 2, 1):
+            phrase_words = words[i : i + n]
+            if len(phrase_words) < n:
+                continue
+            phrase = " ".join([*phrase_words[:-1], _singular(phrase_words[-1])])
+            out += [*gloss.get(phrase, ()), *gloss.get(" ".join(phrase_words), ())]
+            if n == 1:
+                out += [c for v in variants(phrase_words[0])[1:] for c in gloss.get(v, ())]
+    return list(dict.fromkeys(out))
+
+
 def expand_english(
     text: str, df: Callable[[str], int], readings: dict[str, tuple[str, ...]] | None = None
 ) -> list[str]:
