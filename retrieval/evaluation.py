@@ -153,12 +153,14 @@ class EvalReport:
     answers: dict[str, dict[str, float]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     answer_report: AnswerReport | None = None
+    facts_gold: dict | None = None  # a facts gold folder's extraction and which-regions scores
 
     def summary(self) -> dict:
         return {"gold": self.gold, "index_hash": self.index_hash, "queries": self.n_queries,
                 "modes": self.modes, "kinds": self.kinds, "langs": self.langs, "latency": self.latency,
                 "answers": self.answers,
-                "answer_splits": summary(self.answer_report) if self.answer_report else None}
+                "answer_splits": summary(self.answer_report) if self.answer_report else None,
+                "facts_gold": self.facts_gold}
 
     def markdown(self) -> str:
         out = [f"# Evaluation: {self.gold}", "",
@@ -184,6 +186,11 @@ class EvalReport:
                 out.append(f"| {kind} | {int(a['n'])} | {int(a['correct'])} | {a['share']:.2f} |")
         if self.answer_report is not None:
             out += answer_markdown(self.answer_report)
+        if self.facts_gold is not None:
+            from retrieval.evaluation_facts import markdown as facts_markdown
+            from retrieval.evaluation_facts import region_markdown
+
+            out += facts_markdown(self.facts_gold["extraction"]) + region_markdown(self.facts_gold["regions"])
         return "\n".join(out) + "\n"
 
 
@@ -263,9 +270,24 @@ def run_eval(
     if with_answer or (Path(gold) / "regions.tsv").exists():
         facts_gold = FACTS_GOLD / f"{gs.name}.tsv"
         report.answer_report = evaluate_answers(index, gs, Path(gold), facts_gold)
+    if (Path(gold) / "facts.tsv").exists() and (Path(gold) / "sentences.tsv").exists():
+        report.facts_gold = score_facts_gold(index, Path(gold), gs)
     if write:
         write_report(report, out_dir or Path("eval/reports"))
     return report
+
+
+def score_facts_gold(index: Index, folder: Path, gs: GoldSet) -> dict:
+    """Extraction against a hand-annotated facts gold and its which-regions questions."""
+    from retrieval.evaluation_answers import load_paraphrases
+    from retrieval.evaluation_facts import load_facts_gold, score_extraction, score_region_questions
+
+    gold = load_facts_gold(folder)
+    from retrieval.evaluation_facts import gold_doc
+
+    dates = {gold_doc(d): (index.documents[d].get("date") or "") for d in index.documents}
+    return {"extraction": score_extraction(index.facts, gold, dates),
+            "regions": score_region_questions(index, gs.queries, load_paraphrases(folder))}
 
 
 def write_report(report: EvalReport, out_dir: Path) -> tuple[Path, Path]:
