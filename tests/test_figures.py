@@ -80,3 +80,25 @@ def test_a_range_keeps_both_bounds(text, low, high, unit):
 
 def test_a_single_figure_has_no_upper_bound():
     assert one("新培育企业36家").high is None
+
+
+@pytest.mark.parametrize(("text", "value", "high", "unit"), [
+    ("处二万元以上二十万元以下的罚款", 20000.0, 200000.0, "元"),  # the bounds of one range
+    ("建成住房18·5万套", 185000.0, None, "套"),  # a decimal point printed as a middle dot
+    ("竣工面积8012万平方米", 8.012e7, None, "平方米"),  # 万 multiplies any unit, not only counts
+    ("弃耕抛荒连续两年以上", 2.0, None, "年"),  # a span of years
+    ("1600多名报考者", 1600.0, None, "名"),
+    ("收受3万港币", 30000.0, None, "港币"),
+])
+def test_more_ways_of_writing_an_amount(text, value, high, unit):
+    f = one(text)
+    assert (f.value, f.high, f.unit) == (value, high, unit)
+
+
+@pytest.mark.parametrize("text", [
+    "第三十三条破坏性地震发生后", "第二次全体会议", "我的考分排第347名",  # ordinals
+    "年销售十几亿或几十亿的出版集团",  # vague numbers
+    "1997年是关键的一年", "97年全省",  # years of the calendar, a year as a whole
+])
+def test_what_is_not_an_amount(text):
+    assert find_figures(text) == []

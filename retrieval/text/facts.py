@@ -7,7 +7,7 @@ import re
 
 from retrieval.text.figures import find_dates, find_figures
 from retrieval.text.normalize import normalize, split_sentences
-from retrieval.text.regions import Place, mentions, subject_region
+from retrieval.text.regions import DATELINE, Place, mentions, subject_region
 from retrieval.types import Chunk, Document, Fact
 
 PERIODS = re.compile(
@@ -16,15 +16,22 @@ PERIODS = re.compile(
 )
 QUALIFIERS_BEFORE = (
     "不少于", "不低于", "不超过", "超过", "突破", "达到", "至少", "力争", "确保", "争取", "约", "近", "达",
+    "不到", "不足", "逾",
 )
-QUALIFIERS_AFTER = ("以上", "以内", "以下", "左右", "多")
+QUALIFIERS_AFTER = ("以上", "以内", "以下", "左右", "多", "余")
+# one word per kind of bound: "不到10天" and "10天以下" both bound from above
+QUALIFIER_CANON = {"不到": "以下", "不足": "以下", "突破": "超过", "逾": "超过", "至少": "不少于"}
 CLAUSE_BREAK = re.compile(r"[,，;；:：、“”\"()（）\s]")
 SUBJECT_TRIM_HEAD = re.compile(
     r"^(?:力争|确保|争取|要|将|实现|完成|推动|全年|一季度|首季|今年|同比|累计|" + PERIODS.pattern + r")+"
 )
 SUBJECT_TRIM_TAIL = re.compile(
-    r"(?:达到|达|实现|增长|增加|提高|提升|下降|减少|超过|突破|不少于|不低于|至少|约|为|是|以上|压缩至|控制在|在)+$"
+    r"(?:达到|达|实现|增长|增加|提高|提升|下降|减少|超过|突破|不少于|不低于|至少|约|为|是|以上|压缩至|控制在|在|"
+    r"不到|不足|近|逾|仅为|仅|高达|多达|共计|总计|合计|累计|共有|共|有|计|已达|已)+$"
 )
+# a clause that is all verb ("处", "并处", "投资", "期限为"): what the figure is about follows it
+VERB_ONLY = re.compile(r"^(?:处以?|并处|罚|罚款|可以|应当|责令|给予|对|其中|分别|各|每)?$")
+NATIONAL = re.compile(r"全国|我国")
 
 
 def _table_clause(row: str, pos: int) -> str:
@@ -43,7 +50,7 @@ def _qualifier(clause: str, after: str) -> str:
     # keep the most specific ("达到" over "达")
     q = [w for w in q if not any(w != o and w in o for o in q)]
     q += [w for w in QUALIFIERS_AFTER if after.startswith(w)]
-    return "、".join(q)
+    return "、".join(dict.fromkeys(QUALIFIER_CANON.get(w, w) for w in q))
 
 
 def _period(sentence: str, start: int, end: int) -> str:
@@ -56,20 +63,38 @@ def _period(sentence: str, start: int, end: int) -> str:
     return after.group(0) if after else ""
 
 
+def _without_places(clause: str) -> str:
+    """A clause less the places it opens with ("江苏、浙江单位GDP能耗" -> "单位GDP能耗"; "全省" too)."""
+    s = clause
+    while True:
+        s = re.sub(r"^[、和及与,，\s]+", "", s)
+        lead = re.match(r"全(?:国|省|市|县|区|州|盟)", s)
+        if lead:
+            s = s[lead.end():]
+            continue
+        places = [p for p in mentions(s) if p.start == 0]
+        if not places:
+            return s
+        s = s[places[0].end :]
+        s = re.sub(r"^(?:省|市|县|区|自治区|地区)", "", s)
+
+
 def subject_of(clause: str) -> str:
-    """The phrase a figure is about: its clause without time words, verbs and qualifiers."""
-    s = SUBJECT_TRIM_HEAD.sub("", clause.strip())
+    """The phrase a figure is about: its clause without places, time words, verbs and qualifiers."""
+    s = SUBJECT_TRIM_HEAD.sub("", _without_places(clause.strip()))
     s = SUBJECT_TRIM_TAIL.sub("", s)
+    s = SUBJECT_TRIM_HEAD.sub("", s)
     return s.strip()
 
 
-COUNT_UNITS = frozenset({"家", "个", "户", "项", "条", "场", "台", "套"})
-NOUN_AFTER = re.compile(r"^(?:以上|左右|多)?的?([^,，;；。、:：“”()（）\s]{2,16})")
+COUNT_UNITS = frozenset("家 个 户 项 条 场 台 套 名 人 册 所 座 辆 件 次".split())
+NOUN_AFTER = re.compile(r"^(?:以上|以下|以内|左右|多|余)?的?([^,，;；。、:：“”()（）\s]{2,16})")
 
 
-def counted_noun(text: str, fig) -> str:
-    """What a count is of: "36家10亿元以上重点工业企业" -> the noun after the figure."""
-    if fig.unit not in COUNT_UNITS:
+def counted_noun(text: str, fig, any_unit: bool = False) -> str:
+    """What a count is of: "36家10亿元以上重点工业企业" -> the noun after the figure (with ``any_unit``,
+    for any figure: "处二万元以上二十万元以下的罚款" -> 罚款)."""
+    if fig.unit not in COUNT_UNITS and not any_unit:
         return ""
     m = NOUN_AFTER.match(text[fig.end :])
     if not m:
@@ -102,10 +127,16 @@ def enumerated(places: list[Place], norm: str) -> list[Place]:
     return best if len(best) >= 2 else []
 
 
+def _places(text: str) -> list[Place]:
+    """The places a sentence names, less a news dateline's ("本报北京1月5日讯": where it was filed)."""
+    dateline = DATELINE.match(text)
+    return [p for p in mentions(text) if dateline is None or p.start >= dateline.end()]
+
+
 def sentence_places(text: str, before: int, chunk_level: int) -> list[Place]:
     """The places a sentence states a figure for: a list of places, the sentence's subject, or a
     place in the figure's own clause more specific than the paragraph's; [] leaves it to the paragraph."""
-    named = [p for p in mentions(text) if p.end <= before]
+    named = [p for p in _places(text) if p.end <= before]
     listed = enumerated(named, text)
     if listed:
         return listed
@@ -115,6 +146,53 @@ def sentence_places(text: str, before: int, chunk_level: int) -> list[Place]:
     clause_start = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, before)), default=0)
     local = [p for p in named if p.start >= clause_start]
     return [local[-1]] if local and local[-1].level > chunk_level else []
+
+
+def figure_places(text: str, figs: list, chunk_level: int) -> list[list[Place]]:
+    """The places each figure of a sentence is stated for.
+
+    A figure takes the places named between the figure before it and itself (a list, or one
+    more specific than the paragraph's); with none there it keeps the places of the figure
+    before it ("江苏、浙江增长3%，利润增长5%"); the first figure falls back on the sentence's
+    rules (``sentence_places``). "A、B分别增长8%和7%" pairs places and figures in order.
+    """
+    named = _places(text)
+    out: list[list[Place]] = []
+    prev_end, prev_places = 0, None
+    i = 0
+    while i < len(figs):
+        fig = figs[i]
+        if fig.unit == "日期":
+            out.append([])
+            i += 1
+            continue
+        seg = [p for p in named if prev_end <= p.start and p.end <= fig.start]
+        listed = enumerated(seg, text)
+        if listed and "分别" in text[listed[-1].end : fig.start]:
+            run = [fig]
+            while (i + len(run) < len(figs) and len(run) < len(listed)
+                   and re.fullmatch(r"[、和及与,，\s]*", text[run[-1].end : figs[i + len(run)].start])):
+                run.append(figs[i + len(run)])
+            if len(run) == len(listed):
+                out += [[p] for p in listed]
+                prev_end, prev_places = run[-1].end, listed
+                i += len(run)
+                continue
+        if listed:
+            places = listed
+        else:
+            clause_start = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, fig.start)), default=0)
+            local = [p for p in seg if p.start >= clause_start or prev_places is None]
+            if local and (local[-1].level > chunk_level or prev_places is not None):
+                places = [local[-1]]
+            elif prev_places is not None:
+                places = prev_places
+            else:
+                places = sentence_places(text, fig.start, chunk_level)
+        out.append(places)
+        prev_end, prev_places = fig.end, places or prev_places
+        i += 1
+    return out
 
 
 def _chunk_for(chunks: list[Chunk], pos: int) -> Chunk | None:
@@ -149,44 +227,59 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
             chunk = _chunk_for(chunks, s_start)
             if chunk is None:
                 continue
-            for fig in found:
+            chunk_level = 2 if chunk.county else 1 if chunk.city else 0 if chunk.province else -1
+            found.sort(key=lambda f: f.start)
+            per_figure = figure_places(text, found, chunk_level) if line.kind != "table" else [[] for _ in found]
+            prev_subject = ""
+            for fig, places in zip(found, per_figure, strict=True):
                 if line.kind == "table":
                     clause = _table_clause(text, fig.start)
                 else:
                     breaks = [m.end() for m in CLAUSE_BREAK.finditer(text, 0, fig.start)]
                     clause = text[(breaks[-1] if breaks else 0) : fig.start]
-                # the sentence's own places, then the paragraph's (its subject, heading, article)
-                chunk_level = 2 if chunk.county else 1 if chunk.city else 0 if chunk.province else -1
-                places = sentence_places(text, fig.start, chunk_level) if fig.unit != "日期" else []
-                place = places[0] if places else None
+                subject = counted_noun(text, fig) or subject_of(clause)
+                if len(subject) < 2 or VERB_ONLY.match(subject):
+                    subject = counted_noun(text, fig, any_unit=True) or prev_subject or subject
+                prev_subject = subject if fig.unit != "日期" else prev_subject
+                # the sentence's own places, then the paragraph's (its subject, heading, article);
+                # a statement about the whole country is national, whatever the paragraph's place
+                national = not places and fig.unit != "日期" and NATIONAL.search(text[: fig.start]) is not None
                 o_start, o_end = nz.original_span(fig.start, fig.end)
-                key = f"{chunk.chunk_id}:{s_start + o_start}:{fig.raw}"
                 if line.kind == "table":
                     table_clauses[len(facts)] = re.sub(r"[\s｜|]+", "", clause)
-                facts.append(Fact(
-                    fact_id=hashlib.sha1(key.encode()).hexdigest()[:16],
-                    doc_id=doc.doc_id,
-                    chunk_id=chunk.chunk_id,
-                    region="、".join(p.name for p in places) if place else chunk.region,
-                    province=place.province if place else chunk.province,
-                    city=place.city if place else chunk.city,
-                    county=place.county if place else chunk.county,
-                    subject=counted_noun(text, fig) or subject_of(clause),
-                    phrase=_phrase(clause, text[fig.start : fig.end]),
-                    value=fig.value,
-                    value_high=fig.high,
-                    unit=fig.unit,
-                    raw=fig.raw,
-                    qualifier=_qualifier(clause, text[fig.end : fig.end + 3]),
-                    period=_period(text, fig.start, fig.end),
-                    sentence=raw_sentence,
-                    start=s_start,
-                    end=s_start + len(raw_sentence),
-                    value_start=s_start + o_start,
-                    value_end=s_start + o_end,
-                    direction=fig.direction,
-                    approx=fig.approx,
-                ))
+                targets: list[Place | None] = list(places) or [None]
+                for place in targets:
+                    key = f"{chunk.chunk_id}:{s_start + o_start}:{fig.raw}" + (f":{place.name}" if place else "")
+                    if place is not None:
+                        region, province, city, county = place.name, place.province, place.city, place.county
+                    elif national:
+                        region, province, city, county = "全国", "", "", ""
+                    else:
+                        region, province, city, county = chunk.region, chunk.province, chunk.city, chunk.county
+                    facts.append(Fact(
+                        fact_id=hashlib.sha1(key.encode()).hexdigest()[:16],
+                        doc_id=doc.doc_id,
+                        chunk_id=chunk.chunk_id,
+                        region=region,
+                        province=province,
+                        city=city,
+                        county=county,
+                        subject=subject,
+                        phrase=_phrase(clause, text[fig.start : fig.end]),
+                        value=fig.value,
+                        value_high=fig.high,
+                        unit=fig.unit,
+                        raw=fig.raw,
+                        qualifier=_qualifier(clause, text[fig.end : fig.end + 3]),
+                        period=_period(text, fig.start, fig.end),
+                        sentence=raw_sentence,
+                        start=s_start,
+                        end=s_start + len(raw_sentence),
+                        value_start=s_start + o_start,
+                        value_end=s_start + o_end,
+                        direction=fig.direction,
+                        approx=fig.approx,
+                    ))
     if not table_clauses:
         return facts
     stated = [f for i, f in enumerate(facts) if i not in table_clauses]

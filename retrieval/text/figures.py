@@ -16,18 +16,22 @@ UNIT_ALIASES = {
     "％": "%", "%": "%", "百分点": "个百分点", "个百分点": "个百分点",
     "个工作日": "工作日", "工作日": "工作日", "万亿": "万亿元", "亿": "亿元", "万": "万",
 }
-UNITS = ("个百分点|百分点|%|％|亿美元|万美元|万亿元|万亿|亿元|万元|千元|元|家|个工作日|工作日|户|场|项|天|个月|"
-         "个|条|台|套|倍|人次|吨|千瓦|平方米|亩|公里|亿|万")
+UNITS = ("个百分点|百分点|%|％|亿美元|万美元|美元|万亿元|万亿|亿元|万元|千元|元|家|个工作日|工作日|户|场|项|天|个月|"
+         "个小时|小时|分钟|个|条|台|套|倍|人次|人|名|吨|千瓦时|千瓦|平方公里|平方米|亩|公里|公斤|册|所|座|辆|件|次|张|"
+         "艘|架|栋|港元|港币|日元|欧元|亿|万")
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿点"
-COUNTED = "家|户|个|项|场|人|人次|台|套|条|吨|亩"
+# what a 万/亿 may multiply ("1.6万户", "8012万平方米"); money has its own units (万元, 亿美元)
+COUNTED = ("家|户|个|项|场|人次|人|名|台|套|条|千瓦时|千瓦|吨|平方公里|平方米|公里|公斤|亩|册|所|座|辆|件|次|"
+           "张|本|头|只|艘|架|棵|株|栋|港元|港币|日元|欧元|美元")
 # a number: "1,200" (thousands separators), "1200", "9.5"; a minus only right after a verb ("增长-3.2%").
 # At most MAX_DIGITS digits before the point and MAX_DECIMALS after it: a longer run of digits
 # (an id, a phone number, 310 nines) is not a figure at all, not even its tail (the look-behinds
 # stop a match from starting inside a number).
 MAX_DIGITS = 15
 MAX_DECIMALS = 6
-NUMBER = (rf"(?:(?<=[增长速为至达是降幅:：])[-−])?(?<!\d)(?<!\d\.)"
-          rf"(?:\d{{1,3}}(?:,\d{{3}}){{1,4}}(?![\d])|\d{{1,{MAX_DIGITS}}})(?:\.\d{{1,{MAX_DECIMALS}}})?(?![\d.]\d)")
+# A decimal point may be written "·" (older Chinese print: "18·5万套").
+NUMBER = (rf"(?:(?<=[增长速为至达是降幅:：])[-−])?(?<!\d)(?<!\d[.·])"
+          rf"(?:\d{{1,3}}(?:,\d{{3}}){{1,4}}(?![\d])|\d{{1,{MAX_DIGITS}}})(?:[.·]\d{{1,{MAX_DECIMALS}}})?(?![\d.·]\d)")
 APPROX = r"(?P<approx>余|多)?"
 # "1.6万户" is 16,000 户; "387.6亿元" stays 387.6 亿元 (the unit analysts read)
 ARABIC = (
@@ -39,7 +43,11 @@ MAX_CN_DIGITS = 12  # 一千二百三十四万五千六百 is 12; a longer run o
 CHINESE = (rf"(?<![{CN_DIGITS}])(?P<cnum>[{CN_DIGITS}]{{2,{MAX_CN_DIGITS}}}|[二三四五六七八九十两](?!个))"
            rf"(?P<capprox>余|多)?(?P<cunit>{UNITS})")
 PERCENT_CN = rf"百分之(?P<pnum>[{CN_DIGITS}]{{1,{MAX_CN_DIGITS}}})(?![{CN_DIGITS}])"
-FIGURE = re.compile(rf"{ARABIC}|{PERCENT_CN}|{CHINESE}")
+# a short span of years ("3年", "两年以上", "五年内"); a year of the calendar ("1997年", "九七年") is not one
+YEARS = (rf"(?<![\d{CN_DIGITS}.·])(?P<ynum>\d{{1,2}}|[一二三四五六七八九十两]{{2,3}}|[二三四五六七八九十两])"
+         rf"(?P<yapprox>多|余)?(?P<yunit>年)(?![\d月底末初代级度前后份])")
+FIGURE = re.compile(rf"{ARABIC}|{PERCENT_CN}|{CHINESE}|{YEARS}")
+MAX_YEARS = 50  # "97年" is a year written short, not 97 years
 DATE = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日|(?P<end>底前|底|中旬|上旬|下旬))?(?:份)?")
 DOWN = ("下降", "减少", "降低", "回落", "下滑", "压缩", "缩短", "缩减", "降幅", "降至", "降到", "减")
 UP = ("增长", "增加", "提高", "提升", "上升", "上涨", "增速", "增幅", "扩大", "增")
@@ -53,7 +61,9 @@ DIMENSIONS: dict[str, tuple[str, float]] = {
     "%": ("percent", 1.0), "个百分点": ("points", 1.0),
     "家": ("count", 1.0), "户": ("count", 1.0), "个": ("count", 1.0), "项": ("count", 1.0),
     "条": ("count", 1.0), "场": ("count", 1.0), "台": ("count", 1.0), "套": ("count", 1.0),
-    "人": ("people", 1.0), "人次": ("people", 1.0),
+    "人": ("people", 1.0), "人次": ("people", 1.0), "名": ("people", 1.0),
+    "港元": ("hkd", 1.0), "港币": ("hkd", 1.0), "日元": ("jpy", 1.0), "欧元": ("eur", 1.0), "美元": ("usd", 1.0),
+    "年": ("years", 1.0), "小时": ("hours", 1.0), "个小时": ("hours", 1.0), "分钟": ("hours", 1 / 60),
 }
 
 
@@ -118,7 +128,7 @@ def direction_before(text: str, start: int) -> str:
 
 
 def _num(s: str) -> float:
-    return float(s.replace(",", "").replace("−", "-"))
+    return float(s.replace(",", "").replace("−", "-").replace("·", "."))
 
 
 def _cn(num: str) -> float | None:
@@ -138,7 +148,12 @@ def find_figures(text: str) -> list[Figure]:
     """
     out: list[Figure] = []
     for m in FIGURE.finditer(text):
-        approx = bool(m.group("approx") or m.group("approx2") or m.group("capprox"))
+        if text[max(0, m.start() - 1) : m.start()] == "第":
+            continue  # an ordinal ("第三十三条", "第二次", "第347名"), not an amount
+        around = text[max(0, m.start() - 1) : m.start() + 2]
+        if re.match(rf"[{CN_DIGITS}]", m.group(0)) and "几" in around:
+            continue  # a vague number ("十几亿", "几十万亩"): no value to state
+        approx = bool(m.group("approx") or m.group("approx2") or m.group("capprox") or m.group("yapprox"))
         high = None
         if m.group("num") is not None:
             scale = {"万": 1e4, "亿": 1e8}.get(m.group("mult") or "", 1.0)
@@ -146,6 +161,12 @@ def find_figures(text: str) -> list[Figure]:
             unit = m.group("munit") if m.group("mult") else m.group("unit")
             if m.group("num2") is not None:
                 value, high = sorted((value, _num(m.group("num2")) * scale))
+        elif m.group("ynum") is not None:
+            ynum = m.group("ynum")
+            v = float(ynum) if ynum.isdigit() else _cn(ynum)
+            if v is None or v > MAX_YEARS:
+                continue
+            value, unit = v, "年"
         elif m.group("pnum") is not None:
             v = _cn(m.group("pnum"))
             if v is None:
@@ -163,6 +184,30 @@ def find_figures(text: str) -> list[Figure]:
         if value < 0:
             direction = "down"
         out.append(Figure(value, unit, m.group(0), m.start(), m.end(), approx, direction, high))
+    return _bounded_ranges(text, out)
+
+
+BOUND_RANGE = re.compile(r"^(?:以上|及以上)(?:、|,|，)?(?:不满|不足|不到)?$")
+
+
+def _bounded_ranges(text: str, figs: list[Figure]) -> list[Figure]:
+    """'二万元以上二十万元以下' and '五日以上十日以下' are one range, not two bounds of two figures."""
+    out: list[Figure] = []
+    i = 0
+    while i < len(figs):
+        a = figs[i]
+        if i + 1 < len(figs):
+            b = figs[i + 1]
+            if (BOUND_RANGE.match(text[a.end : b.start]) and text.startswith(("以下", "以内"), b.end)
+                    and quantity(1.0, a.unit)[0] == quantity(1.0, b.unit)[0] and a.high is None and b.high is None):
+                lo, hi = quantity(a.value, a.unit)[1], quantity(b.value, b.unit)[1]
+                scale = quantity(1.0, b.unit)[1]
+                out.append(Figure(lo / scale, b.unit, text[a.start : b.end], a.start, b.end, a.approx or b.approx,
+                                  a.direction, hi / scale))
+                i += 2
+                continue
+        out.append(a)
+        i += 1
     return out
 
 

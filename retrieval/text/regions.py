@@ -19,7 +19,12 @@ STOP_WRITTEN = frozenset({"合作", "城区", "郊区", "矿区", "新区", "和
                           "朝阳", "永安", "东区", "西区", "南区", "北区", "市中", "城关", "开平", "高新"})
 STOP_NAMES = frozenset({"城区", "郊区", "矿区", "合作市"})
 # A paragraph's own subject: a region named at its start, after an optional time phrase.
-LEAD = re.compile(r"^(?:(?:\d{4}年|新的一年|今年|明年|近日|日前|目前|当前|同时|此外|其中|另外)[中里,，、]?\s*)*")
+# A news dateline ("本报北京1月14日讯", "新华社北京1月23日电") names where a report was filed, not
+# what it is about: it is skipped when looking for a paragraph's subject or a document's region.
+DATELINE = re.compile(r"^\s*(?:本报|新华社|中新社|人民网|新华网|本刊)(?P<where>[^,，。:：\d\s]{0,10}?)\s*"
+                      r"(?:\d{1,2}月\d{1,2}日)?\s*(?:讯|电)\s*(?:[(（][^)）]{0,20}[)）])?")
+LEAD = re.compile(DATELINE.pattern[2:].join(("^\\s*(?:", ")?"))
+                  + r"(?:(?:\d{4}年|新的一年|今年|明年|近日|日前|目前|当前|同时|此外|其中|另外)[中里,，、]?\s*)*")
 LEAD_WINDOW = 12
 
 
@@ -93,6 +98,8 @@ def mentions(text: str) -> tuple[Place, ...]:
             if city in ("市辖区", "县", "省直辖县级行政区划"):
                 city = prov if prov.endswith("市") else ""
             found.append(Place(name, prov, city, county, pos, pos + len(written)))
+    # a name right after a digit is a measure word and what follows ("10户县级企业" is not 户县)
+    found = [p for p in found if not (p.start and text[p.start - 1].isdigit())]
     return tuple(sorted(found, key=lambda p: p.start))
 
 
@@ -115,9 +122,24 @@ def _first(texts: list[str]) -> Place | None:
 
 
 def document_region(doc: Document) -> Place | None:
-    """A document's region: from its title, outlet, then its first paragraphs (issuer, 全省/全市)."""
-    body = [ln.text for ln in doc.lines if ln.kind == "body"][:3]
-    return _first([doc.title]) or _first([doc.outlet or ""]) or _first(body)
+    """A document's region: from its title, outlet, then its first paragraphs (issuer, 全省/全市).
+
+    A dateline's place counts last, and not at all for a report about the whole country (a
+    first paragraph that speaks of 全国/我国 and names no other place).
+    """
+    body = [norm_text(ln.text) for ln in doc.lines if ln.kind == "body"][:3]
+    datelines = [DATELINE.match(t) for t in body]
+    rest = [t[m.end():] if m else t for t, m in zip(body, datelines, strict=True)]
+    found = _first([doc.title]) or _first([doc.outlet or ""])
+    if found is not None:
+        return found
+    for t in rest:  # the first paragraph that names a place, or speaks of 全国/我国 and names none
+        places = mentions(t)
+        if places:
+            return places[0]
+        if re.search(r"全国|我国", t):
+            return None
+    return _first([m.group("where") for m in datelines if m and m.group("where")])
 
 
 def attribute_regions(docs: list[Document], chunks: list[Chunk]) -> list[Chunk]:

@@ -1,0 +1,50 @@
+"""Facts in general form: one per region, each group of regions with its own figure, national
+statements as national; written out by hand for sentences made up for the rule, not from a corpus."""
+
+from __future__ import annotations
+
+from retrieval.reading import read_bytes
+from retrieval.text.chunking import chunk_document
+from retrieval.text.facts import extract_facts
+from retrieval.text.regions import attribute_regions, document_region
+
+
+def read(text: str, title: str = "一篇报道"):
+    return read_bytes(f"{title}\n\n{text}\n".encode(), "d.txt", "d.txt")
+
+
+def facts_of(text: str):
+    doc = read(text)
+    chunks = attribute_regions([doc], chunk_document(doc))
+    return [(f.region, f.value, f.unit, f.qualifier) for f in extract_facts([doc], chunks) if f.unit != "日期"]
+
+
+def test_two_groups_of_regions_with_two_targets_are_four_facts():
+    got = facts_of("江苏、浙江单位GDP能耗下降3%左右，安徽、江西力争下降2.5%以上。")
+    assert got == [("江苏省", 3.0, "%", "左右"), ("浙江省", 3.0, "%", "左右"),
+                   ("安徽省", 2.5, "%", "力争、以上"), ("江西省", 2.5, "%", "力争、以上")]
+
+
+def test_respectively_pairs_regions_and_figures_in_order():
+    got = facts_of("湖南、湖北的工业增加值分别增长8%和7.5%。")
+    assert [(r, v) for r, v, _, _ in got] == [("湖南省", 8.0), ("湖北省", 7.5)]
+
+
+def test_a_figure_after_another_keeps_its_regions():
+    got = facts_of("河北、山西粮食产量增长5%，农民收入增长6%。")
+    assert [(r, v) for r, v, _, _ in got] == [("河北省", 5.0), ("山西省", 5.0), ("河北省", 6.0), ("山西省", 6.0)]
+
+
+def test_a_national_statement_is_national_even_under_a_dateline():
+    got = facts_of("本报北京1月5日讯 全国城镇住房建设共投资542亿元。")
+    assert got == [("全国", 542.0, "亿元", "")]
+
+
+def test_a_dateline_is_not_what_a_report_is_about():
+    assert document_region(read("新华社北京1月23日电 记者报道：沧州市工业增加值增长9%。")).name == "沧州市"
+    assert document_region(read("新华社北京1月23日电 全国政协委员名单公布。")) is None
+
+
+def test_bounds_are_canonical_qualifiers():
+    got = facts_of("全省新增企业不到300家。")
+    assert got[0][3] == "以下"
