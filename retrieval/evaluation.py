@@ -280,14 +280,15 @@ def run_eval(
 def score_facts_gold(index: Index, folder: Path, gs: GoldSet) -> dict:
     """Extraction against a hand-annotated facts gold and its which-regions questions."""
     from retrieval.evaluation_answers import load_paraphrases
-    from retrieval.evaluation_facts import load_facts_gold, score_extraction, score_region_questions
+    from retrieval.evaluation_facts import load_facts_gold, question_splits, score_extraction, score_region_questions
 
     gold = load_facts_gold(folder)
     from retrieval.evaluation_facts import gold_doc
 
     dates = {gold_doc(d): (index.documents[d].get("date") or "") for d in index.documents}
     return {"extraction": score_extraction(index.facts, gold, dates),
-            "regions": score_region_questions(index, gs.queries, load_paraphrases(folder))}
+            "regions": score_region_questions(index, gs.queries, load_paraphrases(folder),
+                                              question_splits(gs.queries, gold))}
 
 
 def write_report(report: EvalReport, out_dir: Path) -> tuple[Path, Path]:

@@ -111,6 +111,10 @@ def evaluate_answers(index, gold, folder: Path, facts_gold: Path | None = None) 
 
     rep = AnswerReport()
     side_of = splits(index.documents, gold.queries)
+    if (Path(folder) / "sentences.tsv").exists():  # a facts gold: its documents were split before annotation
+        from retrieval.evaluation_facts import load_facts_gold, question_splits
+
+        side_of = question_splits(gold.queries, load_facts_gold(Path(folder)))
     by_id = {q.qid: q for q in gold.queries}
     correct: dict[str, bool] = {}
     # a set without expected answers (the People's Daily headlines) asks nothing here: headlines are not questions
