@@ -92,6 +92,16 @@ class Settings:
     serve_host: str = "127.0.0.1"  # loopback unless --host says otherwise
     serve_port: int = 8700
     mcp_port: int = 8701  # `policyqa mcp --http` (streamable HTTP at /mcp)
+    # A which-regions answer lists the facts whose subject matches what the question measures
+    # (retrieval/answer/subjects.py: matching): a cosine of the model's vectors of the two short
+    # phrases of at least the floor and within the margin of the best subject's (plus the weight
+    # times the characters shared with the phrase or its CC-CEDICT glosses), or that many shared
+    # characters alone. Chosen on the dev questions of eval/gold/facts_unseen
+    # (scripts/subject_threshold.py prints the grid); its test questions report them.
+    subject_min_cosine: float = 0.80
+    subject_margin: float = 0.02
+    subject_min_overlap: float = 0.8
+    subject_gloss_weight: float = 0.1
     max_question_chars: int = 1000  # a query or question longer than this is refused (400)
     max_k: int = 100  # hits per query at most
     max_batch: int = 32  # queries or questions in one POST /search or /ask

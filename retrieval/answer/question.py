@@ -23,11 +23,10 @@ _EN = {
     "which_regions": re.compile(r"\bwhich (?:regions?|cities|city|counties|county|districts?|provinces?|areas?|places?"
                                 r"|zones?|localities)\b|\bwhere\b"),
     "when": re.compile(r"^when\b|\bwhat date\b|\bon which day\b"),
-    "how_many": re.compile(r"\bhow (?:many|much|large|big)\b|\bwhat (?:percentage|share|rate|amount)\b|"
-                           r"\bto how many\b|\bwhat was the [\w-]+ (?:output|value|investment)\b|\bwhat is the "
-                           r"(?:maximum|total) (?:number|investment)\b|\bin (?:working days|yuan)\?$|"
+    # one rule: "how many/much/…", or "what is/was …" asking for a measurable noun
+    "how_many": re.compile(r"\bhow (?:many|much|large|big|long|high)\b|\bwhat (?:percentage|share|rate|amount)\b|"
                            r"\bwhat (?:is|was|were|are)\b.*\b(?:output|value|investment|amount|number|total|rate|"
-                           r"share|percentage|population|revenue)\b"),
+                           r"share|percentage|population|revenue|income|profit|size|scale|time limit|deadline)s?\b"),
     "how": re.compile(r"^how\b|\bwhat measures\b|\bin what way\b"),
 }
 # The unit asked for: first a measure word bound to the question word ("多少家"), then the topic.
@@ -52,7 +51,7 @@ _PERIOD_EN = ((re.compile(r"first quarter|\bq1\b"), "一季度"), (re.compile(r"
 _CMP_ZH = ((re.compile(r"(?:超过|高于|多于|大于|突破)$"), ">"), (re.compile(r"(?:不低于|不少于|至少)$"), ">="),
            (re.compile(r"(?:低于|少于|小于)$"), "<"), (re.compile(r"(?:不超过|不高于|至多)$"), "<="))
 _CMP_ZH_AFTER = ((re.compile(r"^(?:以上)"), ">="), (re.compile(r"^(?:以下|以内)"), "<="))
-_CMP_EN = ((re.compile(r"(?:more than|over|above|exceeding|higher than|greater than)\s*$"), ">"),
+_CMP_EN = ((re.compile(r"(?:more than|over|above|exceed(?:s|ed|ing)?|higher than|greater than)\s*$"), ">"),
            (re.compile(r"at least\s*$"), ">="), (re.compile(r"(?:below|under|less than|lower than)\s*$"), "<"),
            (re.compile(r"at most\s*$"), "<="))
 _DOWN_ZH = re.compile(r"下降|减少|降低|回落|下滑|压缩|缩短|降幅|亏损")
@@ -110,9 +109,47 @@ class Question:
     latest: bool = False  # asks for the newest state ("最新", "latest"): the newest matching document answers
 
 
+# English amounts in the Chinese figure reader's terms: the unit written after the number, or the
+# measure word of what is counted ("more than 10 loss-making enterprises" -> 10家)
+_EN_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+_EN_UNITS = (
+    (r"yuan|rmb", "元"), (r"us dollars?|dollars?|usd", "美元"), (r"mu", "亩"), (r"tonnes?|tons?", "吨"),
+    (r"kilowatts?|kw", "千瓦"), (r"kilograms?|kg", "公斤"), (r"square (?:metres?|meters?)", "平方米"),
+    (r"square kilometres?|square kilometers?", "平方公里"), (r"kilometres?|kilometers?|km", "公里"),
+    (r"percentage points?", "个百分点"), (r"percent|per cent|pct|%", "%"),
+)
+_EN_COUNTED = (
+    (r"enterprises?|compan(?:y|ies)|firms?|factor(?:y|ies)|plants?|businesses", "家"),
+    (r"households?|families", "户"), (r"schools?", "所"), (r"projects?|items?|measures?|tasks?", "项"),
+    (r"people|persons?|workers?|residents?|users?|farmers?|migrants?|staff|employees?|students?|teachers?",
+     "人"), (r"sets?|pieces?|machines?|units?", "台"), (r"vehicles?|cars?", "辆"), (r"ships?|vessels?", "艘"),
+    (r"times", "次"), (r"years?", "年"), (r"days?", "天"), (r"months?", "个月"), (r"hours?", "小时"),
+    (r"markets?|bases?|zones?|parks?|villages?|towns?|counties|cities", "个"),
+)
+_EN_AMOUNT = re.compile(
+    r"(?<![\w.])(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<scale>thousand|million|billion|trillion)?\b\s*"
+    r"(?:(?P<unit>" + "|".join(p for p, _ in _EN_UNITS) + r")\b|(?P<words>(?:[a-z-]+\s+){0,3}?)"
+    r"(?P<counted>" + "|".join(p for p, _ in _EN_COUNTED) + r")\b)?"
+)
+
+
 def english_figures(low: str) -> str:
-    """'9.5 percent' / '9.5 per cent' -> '9.5%' so the Chinese figure reader sees them."""
-    return re.sub(r"(\d)\s*(?:percent|per cent|pct)\b", r"\1%", low)
+    """English amounts as the Chinese figure reader reads them: '9.5 percent' -> '9.5%',
+    '5 billion yuan' -> '5000000000元', 'more than 10 loss-making enterprises' -> 'more than
+    10家 loss-making enterprises' (the words stay for the measured phrase)."""
+
+    def one(m: re.Match) -> str:
+        value = float(m.group("num").replace(",", "")) * _EN_SCALE.get(m.group("scale") or "", 1.0)
+        num = f"{value:.6f}".rstrip("0").rstrip(".")
+        if m.group("unit"):
+            unit = next(u for p, u in _EN_UNITS if re.fullmatch(p, m.group("unit")))
+            return f"{num}{unit} "
+        if m.group("counted"):
+            unit = next(u for p, u in _EN_COUNTED if re.fullmatch(p, m.group("counted")))
+            return f"{num}{unit} {m.group('words')}{m.group('counted')}"
+        return m.group(0) if not m.group("scale") else f"{num} "
+
+    return _EN_AMOUNT.sub(one, low)
 
 
 def _comparison(norm: str, figures: tuple[Figure, ...], lang: str) -> tuple[str, Figure] | None:

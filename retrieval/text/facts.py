@@ -23,11 +23,16 @@ QUALIFIERS_AFTER = ("以上", "以内", "以下", "左右", "多", "余")
 QUALIFIER_CANON = {"不到": "以下", "不足": "以下", "突破": "超过", "逾": "超过", "至少": "不少于"}
 CLAUSE_BREAK = re.compile(r"[,，;；:：、“”\"()（）\s]")
 SUBJECT_TRIM_HEAD = re.compile(
-    r"^(?:力争|确保|争取|要|将|实现|完成|推动|全年|一季度|首季|今年|同比|累计|" + PERIODS.pattern + r")+"
+    r"^(?:力争|确保|争取|要|将|实现|完成|推动|全年|一季度|首季|今年|同比|累计|去年|当年|上年|目前|现已|已经|已|"
+    r"共有|现有|共|其中|全部|总共|" + PERIODS.pattern + r")+"
 )
+# a qualifying phrase before 的 that holds a number ("53万人口的象山县国内生产总值"): not the subject
+OF_NUMBER = re.compile(r"^[^的]*\d[^的]*的")
 SUBJECT_TRIM_TAIL = re.compile(
     r"(?:达到|达|实现|增长|增加|提高|提升|下降|减少|超过|突破|不少于|不低于|至少|约|为|是|以上|压缩至|控制在|在|"
-    r"不到|不足|近|逾|仅为|仅|高达|多达|共计|总计|合计|累计|共有|共|有|计|已达|已)+$"
+    r"不到|不足|近|逾|仅为|仅|高达|多达|共计|总计|合计|累计|共有|共|有|计|已达|已|"
+    # the base of a comparison ("旅游收入比上年增长12%"): what changed is the subject, not its base
+    r"(?:比|较)(?:上年同期|上年|去年同期|去年|前一年|\d{4}年)|同比)+$"
 )
 # a clause that is all verb ("处", "并处", "投资", "期限为"): what the figure is about follows it
 VERB_ONLY = re.compile(r"^(?:处以?|并处|罚|罚款|可以|应当|责令|给予|对|其中|分别|各|每)?$")
@@ -81,9 +86,11 @@ def _without_places(clause: str) -> str:
 
 def subject_of(clause: str) -> str:
     """The phrase a figure is about: its clause without places, time words, verbs and qualifiers."""
-    s = SUBJECT_TRIM_HEAD.sub("", _without_places(clause.strip()))
+    s = OF_NUMBER.sub("", clause.strip())
+    for _ in range(2):  # "去年全县水产品产量": a time word, a place, then the subject
+        s = SUBJECT_TRIM_HEAD.sub("", _without_places(s))
+    s = re.sub(r"(?:分别|各)$", "", SUBJECT_TRIM_TAIL.sub("", s))
     s = SUBJECT_TRIM_TAIL.sub("", s)
-    s = SUBJECT_TRIM_HEAD.sub("", s)
     return s.strip()
 
 

@@ -1,0 +1,98 @@
+"""What a question measures, matched by meaning to what facts measure.
+
+A which-regions question ("哪些地区蔬菜种植面积超过50万亩?", "Which regions planted more than
+200,000 mu of lychee?") asks about a measured phrase; a fact states a figure of a subject phrase
+(蔬菜种植面积). The two are compared with the bundled model's vectors of the short phrases (the
+model is multilingual, so an English phrase meets a Chinese subject on the same scale) and, for
+Chinese, by the characters they share (a compound and its parts: 种植面积 / 荔枝种植面积). No word
+list is involved: the question's scaffolding (which regions, the figure, the comparison) is
+removed by the question analysis's own patterns.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from retrieval.answer.question import GENERIC, Question
+from retrieval.text.normalize import norm_text
+
+# scaffolding of an English which-regions question: what is left names what is measured
+EN_SCAFFOLD = re.compile(
+    r"\b(?:which|what|where|regions?|cities|city|counties|county|districts?|provinces?|areas?|places?|zones?|"
+    r"did|do|does|is|are|was|were|have|has|had|the|a|an|of|their|its|by|in|to|from|for|with|one|"
+    r"more|less|than|over|above|below|under|at|least|most|nearly|about|around|exceed\w*|"
+    r"million|billion|thousand|hundred|percent|per cent|yuan|rmb|mu|tonnes?|tons?|kilowatts?|kilograms?|kg|"
+    r"square|metres?|meters?|kilometres?|kilometers?|km|dollars?|usd|"
+    # acts of policy, not what is measured (as question.GENERIC for Chinese)
+    r"set|sets|target|targets|goal|goals|aim|aims|plan|plans|planned|propose[sd]?)\b|[\d.,%]+|[?？!]"
+)
+ZH_SCAFFOLD = re.compile(
+    r"哪些|哪个|哪几个|哪|地区|地方|城市|省份|县区|区县|县市|有哪些|是|的|了|吗|呢|[?？!！,，。]|"
+    r"超过|高于|多于|大于|突破|不低于|不少于|至少|低于|少于|小于|不超过|不高于|至多|以上|以下|以内|达到|达"
+)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def measured_phrase(q: Question) -> str:
+    """The question less its scaffolding: places, figures, comparison, question and policy words
+    ("" when nothing else is left: the figure alone is what is asked)."""
+    if q.lang == "en":
+        return " ".join(EN_SCAFFOLD.sub(" ", q.norm.lower()).split())
+    text = q.norm
+    for f in q.figures:
+        text = text.replace(q.norm[f.start : f.end], " ")
+    for p in q.places:
+        text = text.replace(q.norm[p.start : p.end], " ")
+    words = ZH_SCAFFOLD.sub(" ", text).split()
+    # the change asked about is the question's direction, not what is measured ("旅游收入增长")
+    words = [re.sub(r"(?<=..)(?:增长|增加|提高|提升|上升|下降|减少|降低|回落)$", "", w) for w in words]
+    words = [re.sub(r"^[省市县区](?=..)", "", w) for w in words]  # the level asked for ("哪些县…")
+    words = [w for w in words if w not in GENERIC and not all(c in "".join(GENERIC) for c in w)]
+    return " ".join(words)
+
+
+def char_overlap(phrase: str, subject: str) -> float:
+    """Share of the subject's Chinese characters the phrase has (Dice over character sets)."""
+    a, b = set(CJK.findall(norm_text(phrase))), set(CJK.findall(norm_text(subject)))
+    if not a or not b:
+        return 0.0
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+def glossed(phrase: str) -> str:
+    """An English phrase's Chinese glosses (CC-CEDICT), for the character overlap; "" for Chinese."""
+    if CJK.search(phrase):
+        return phrase
+    from retrieval.search.translate import expand_english
+
+    return "".join(expand_english(phrase, lambda _: 1, None))
+
+
+def subject_scores(encoder, phrase: str, subjects: list[str]) -> dict[str, tuple[float, float]]:
+    """subject -> (cosine of the phrase vectors, character overlap with the phrase or its glosses)."""
+    uniq = [s for s in dict.fromkeys(subjects) if s]
+    if not phrase or not uniq:
+        return {}
+    vecs = encoder.encode_queries([phrase, *uniq])
+    cos = np.asarray(vecs[1:]) @ np.asarray(vecs[0])
+    chars = glossed(phrase)
+    return {s: (float(c), char_overlap(chars, s)) for s, c in zip(uniq, cos, strict=True)}
+
+
+def matching(scores: dict[str, tuple[float, float]], floor: float, margin: float, overlap: float,
+             gloss_weight: float) -> dict[str, float]:
+    """The subjects that mean what the question measures, with their score.
+
+    A subject's score is its cosine plus ``gloss_weight`` times its character overlap; it matches
+    when its score is within ``margin`` of the best subject's and its cosine at least ``floor``
+    (the cosine of two phrases depends on their languages and lengths, so the best candidate
+    sets the bar), or when it shares at least ``overlap`` of its characters with the phrase.
+    """
+    if not scores:
+        return {}
+    score = {s: c + gloss_weight * o for s, (c, o) in scores.items()}
+    best = max(score.values())
+    return {s: score[s] for s, (c, o) in scores.items()
+            if (c >= floor and score[s] >= best - margin) or o >= overlap}

@@ -1,0 +1,40 @@
+"""What a which-regions question measures, and English amounts read as the Chinese reader reads them."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.answer.question import analyze
+from retrieval.answer.subjects import char_overlap, measured_phrase
+
+
+@pytest.mark.parametrize(("question", "value", "unit", "op"), [
+    ("Which counties had a GDP above 5 billion yuan?", 5e9, "元", ">"),
+    ("Which regions planted more than 200,000 mu of rice?", 200000.0, "亩", ">"),
+    ("Which regions had more than 10 loss-making enterprises?", 10.0, "家", ">"),
+    ("Where did exports exceed 3.5 million US dollars?", 3.5e6, "美元", ">"),
+    ("Which cities added 480,000 tonnes of steel capacity?", 480000.0, "吨", None),
+    ("Which regions set 9.5 percent targets?", 9.5, "%", None),
+])
+def test_english_amounts_and_comparisons(question, value, unit, op):
+    q = analyze(question)
+    assert [(f.value, f.unit) for f in q.figures] == [(value, unit)]
+    assert (q.comparison[0] if q.comparison else None) == op
+
+
+@pytest.mark.parametrize(("question", "phrase"), [
+    ("哪些县国内生产总值超过50亿元?", "国内生产总值"),
+    ("河北哪些城市的蔬菜种植面积超过20万亩?", "蔬菜种植面积"),
+    ("哪些地区提出了9.5%的增长目标?", ""),  # the figure alone is asked
+    ("Which regions had more than 10 loss-making enterprises?", "loss-making enterprises"),
+    ("Which regions set 9.5% targets?", ""),
+])
+def test_the_measured_phrase_is_the_question_less_its_scaffolding(question, phrase):
+    assert measured_phrase(analyze(question)) == phrase
+
+
+def test_character_overlap_of_a_compound_and_its_parts():
+    assert char_overlap("蔬菜种植面积", "蔬菜种植面积") == 1.0
+    assert char_overlap("种植面积", "荔枝种植面积") > 0.6
+    assert char_overlap("财政收入", "造船能力") == 0.0
+    assert char_overlap("gdp", "国内生产总值") == 0.0
