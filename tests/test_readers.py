@@ -216,3 +216,11 @@ def test_a_txt_that_quotes_tags_stays_text():
     text = "惡意標題\n廣安區工業增長攻堅。<script>alert(1)</script>\n岳池縣招商引資。<img src=x onerror=alert(1)>\n"
     doc = read_bytes(text.encode(), "hostile.txt", "hostile.txt")
     assert doc.format == "txt" and doc.text == text
+
+
+def test_a_site_masthead_alone_on_its_line_is_chrome_whichever_the_site():
+    from retrieval.reading.plain import fixed_kind
+
+    for line in ("人民网", "中国经济网", "新华网首页", "四川新闻网"):
+        assert fixed_kind(line) == "chrome", line
+    assert fixed_kind("人民网报道，全省工业增加值增长9%。") is None  # a sentence that names a site is text

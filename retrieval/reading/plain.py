@@ -10,10 +10,11 @@ from retrieval.types import Document, Line
 
 # Site chrome, compared on the normalized (Simplified, NFKC) line.
 CHROME_LINES = frozenset({
-    "人民网", "小字号", "大字号", "中字号", "分享让更多人看到", "返回顶部", "打印", "关闭窗口",
+    "小字号", "大字号", "中字号", "分享让更多人看到", "返回顶部", "打印", "关闭窗口",
     "扫一扫", "分享到", "打印本页", "关闭", "【打印】", "【关闭】", "字号", "收藏",
 })
 CHROME_PATTERNS = (
+    re.compile(r"^[\u4e00-\u9fff]{1,8}网(?:首页)?$"),  # a site's masthead alone on its line (人民网, 中国经济网)
     re.compile(r"^[(（]?责编[:：].*[)）]?$"),
     re.compile(r"^[(（]?(责任)?编辑[:：].*[)）]?$"),
     re.compile(r"^[(（]?(审核|校对|监制)[:：][^。]{0,30}[)）]?$"),
