@@ -24,6 +24,7 @@ from retrieval.reading.files import Skipped
 from retrieval.settings import Settings
 from retrieval.store import location_name
 from retrieval.store.base import DocumentData, Sentence
+from retrieval.text import vocabulary
 from retrieval.text.chunking import chunk_document
 from retrieval.text.normalize import norm_text, normalize, split_sentences
 from retrieval.text.tokens import TOKENIZER_VERSION, tokenize, tokenize_normalized
@@ -167,6 +168,7 @@ def index_settings(settings: Settings) -> dict:
                      "sentence_min_chars": settings.sentence_min_chars},
         "tokenizer": {"name": TOKENIZER_VERSION},
         "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
+        "vocabulary": vocabulary.load(settings.corpus),
     }
 
 
@@ -194,7 +196,9 @@ def build_index(
     rev = _model_revision(model)
     note("scanning the corpus", 0.0)
     paths, skipped = scan(corpus)
-    with open_writer(target, model, index_settings(settings), full=full, wait=False,
+    indexed = index_settings(settings)
+    vocabulary.register(indexed["vocabulary"])  # before any text of the corpus is tokenized
+    with open_writer(target, model, indexed, full=full, wait=False,
                      ann_min_vectors=settings.ann_min_vectors, nprobe=settings.nprobe, config=settings,
                      ann_storage=settings.ann_storage) as w:
         # files are known by document id (their path under the corpus), so a corpus folder that

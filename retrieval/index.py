@@ -14,6 +14,7 @@ from retrieval.errors import UserError
 from retrieval.search.searcher import MODES, Legs, Searcher, has_content
 from retrieval.settings import Settings
 from retrieval.store import open_store
+from retrieval.text import vocabulary
 
 Index = Searcher
 
@@ -26,6 +27,7 @@ def open_index(
     """Open an index, checking that its model is the one this package would query it with."""
     settings = (settings or Settings()).with_(index=Path(path))
     store = open_store(path, nprobe=settings.nprobe, settings=settings)
+    vocabulary.register(store.info().settings.get("vocabulary"))  # tokenize questions as the passages were
     model = store.info().model
     where = store.info().location
     rebuild = f"run `policyqa build --full --index {where}`"

@@ -81,6 +81,8 @@ def scan(corpus: Path) -> tuple[list[Path], list[Skipped]]:
 
     for root, dirs, names in os.walk(corpus, onerror=unlisted):
         here = Path(root)
+        if here == Path(corpus):  # the corpus's own words and places (retrieval/text/vocabulary.py)
+            dirs[:] = [d for d in dirs if d != ".policyqa"]
         for name in [d for d in dirs if (here / d).is_symlink()]:
             dirs.remove(name)
             skipped.append(Skipped(str(here / name), "symbolic link to a folder: not followed"))

@@ -123,6 +123,10 @@ class DocumentData:
     vector_part: np.ndarray  # (n,) 0 = the paragraph, i >= 1 = its i-th sentence
 
 
+# the settings a store records per generation and reports in StoreInfo.settings
+INDEX_SETTINGS = ("chunking", "tokenizer", "bm25", "dense", "vocabulary")
+
+
 @dataclass(frozen=True)
 class StoreInfo:
     """What a store says about itself (the manifest, for the local store)."""

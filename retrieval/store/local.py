@@ -41,7 +41,16 @@ import numpy as np
 
 from retrieval.errors import UserError
 from retrieval.settings import Settings
-from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Sentence, StoreInfo
+from retrieval.store.base import (
+    INDEX_SETTINGS,
+    DocInfo,
+    DocumentData,
+    Facets,
+    FactQuery,
+    Filter,
+    Sentence,
+    StoreInfo,
+)
 from retrieval.store.bm25 import Postings
 from retrieval.store.dense import PARTS, Vectors, cid_bitmap
 from retrieval.types import Chunk, Document, Fact
@@ -339,7 +348,7 @@ class LocalStore:
         return StoreInfo(location=str(self.folder), generation=self.generation, model=m["model"], counts=m["counts"],
                          built_at=m.get("built_at", ""), build_seconds=m.get("build_seconds", 0.0),
                          skipped=tuple(m.get("skipped", ())), corpus=m.get("corpus", ""),
-                         settings={k: m.get(k) for k in ("chunking", "tokenizer", "bm25", "dense")})
+                         settings={k: m.get(k) for k in INDEX_SETTINGS})
 
     def _allowed(self, flt: Filter | None) -> tuple[np.ndarray, np.ndarray, float] | None:
         """(cid mask for BM25, cid bitmap for FAISS, share of chunks allowed) for a filter, cached."""

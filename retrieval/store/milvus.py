@@ -42,7 +42,16 @@ import numpy as np
 
 from retrieval.errors import UserError
 from retrieval.settings import Settings
-from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Sentence, StoreInfo
+from retrieval.store.base import (
+    INDEX_SETTINGS,
+    DocInfo,
+    DocumentData,
+    Facets,
+    FactQuery,
+    Filter,
+    Sentence,
+    StoreInfo,
+)
 from retrieval.store.bm25 import lucene_idf, saturation
 from retrieval.store.dense import PARTS
 from retrieval.store.milvus_expr import MilvusUrl, both, filter_expr, in_list, literal
@@ -142,7 +151,7 @@ class MilvusStore(_Conn):
         return StoreInfo(location=str(self.url), generation=int(m["generation"]), model=m["model"],
                          counts=m["counts"], built_at=m.get("built_at", ""), build_seconds=m.get("build_seconds", 0.0),
                          skipped=tuple(m.get("skipped", ())), corpus=m.get("corpus", ""),
-                         settings={k: m.get(k) for k in ("chunking", "tokenizer", "bm25", "dense")})
+                         settings={k: m.get(k) for k in INDEX_SETTINGS})
 
     def dense_top(self, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
         params = {"metric_type": "IP"}

@@ -44,11 +44,23 @@ class Place:
         return 2 if self.county else 1 if self.city else 0
 
 
+_EXTRA_PLACES: set[tuple[str, str, str, str]] = set()  # a corpus's own (retrieval/text/vocabulary.py)
+
+
 @functools.lru_cache(maxsize=1)
 def _aliases() -> list[tuple[str, str, str, str]]:
     text = (resources.files("retrieval") / "data" / "aliases.tsv").read_text(encoding="utf-8")
-    rows = [ln.split("\t") for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    return sorted((tuple(r) for r in rows), key=lambda r: -len(r[0]))  # type: ignore[misc]
+    rows = {tuple(ln.split("\t")) for ln in text.splitlines() if ln.strip() and not ln.startswith("#")}
+    return sorted(rows | _EXTRA_PLACES, key=lambda r: (-len(r[0]), r))  # type: ignore[misc]
+
+
+def add_places(rows: list[tuple[str, str, str, str]]) -> None:
+    """Places (name, province, city, county-level name) this process finds beside the package's."""
+    new = set(rows) - _EXTRA_PLACES
+    if new:
+        _EXTRA_PLACES.update(new)
+        _aliases.cache_clear()
+        mentions.cache_clear()
 
 
 @functools.lru_cache(maxsize=1)

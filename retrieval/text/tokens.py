@@ -43,6 +43,18 @@ def _jieba():
     return tok
 
 
+def add_words(lines: list[str]) -> None:
+    """Add user-dictionary lines ("word [freq] [tag]") to the tokenizer of this process."""
+    tok = _jieba()
+    for line in lines:
+        parts = line.split()
+        if not parts:
+            continue
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        tag = parts[2] if len(parts) > 2 else (parts[1] if len(parts) == 2 and not parts[1].isdigit() else None)
+        tok.add_word(parts[0], freq, tag)
+
+
 def tokenize_normalized(text: str) -> list[str]:
     """Tokens of already-normalized text (Simplified, NFKC)."""
     tokens: list[str] = []
