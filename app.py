@@ -484,9 +484,9 @@ def figures_tab(idx: Index, f: dict) -> None:
         st.caption((f"the first {limit:,} stated figures: narrow by region or unit" if cut
                     else f"{len(rows)} stated figures")
                    + (f" · the sidebar's filters apply: {', '.join(on)}" if on else ""))
-        table = [{"region": r["region"], "subject": r["subject"], "value": r["value"], "unit": r["unit"],
-                  "period": r["period"], "qualifier": r["qualifier"], "quote": r["quote"], "date": r["date"],
-                  "source": r["doc_id"]} for r in rows]
+        table = [{"region": r["region"], "subject": r["subject"], "value": r["value"], "to": r["high"],
+                  "unit": r["unit"], "change": r["direction"], "qualifier": r["qualifier"], "period": r["period"],
+                  "year": r["year"], "quote": r["quote"], "date": r["date"], "source": r["doc_id"]} for r in rows]
         st.dataframe(table, hide_index=True, width="stretch")
         st.download_button("Download CSV", to_csv(table).encode("utf-8-sig"), "policyqa-figures.csv", "text/csv",
                            key="figures_csv", on_click="ignore")

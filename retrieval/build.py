@@ -26,6 +26,7 @@ from retrieval.store import location_name
 from retrieval.store.base import DocumentData, Sentence
 from retrieval.text import vocabulary
 from retrieval.text.chunking import chunk_document
+from retrieval.text.facts import FACTS_VERSION
 from retrieval.text.normalize import norm_text, normalize, split_sentences
 from retrieval.text.tokens import TOKENIZER_VERSION, tokenize, tokenize_normalized
 from retrieval.types import Chunk, Document
@@ -169,6 +170,7 @@ def index_settings(settings: Settings) -> dict:
         "tokenizer": {"name": TOKENIZER_VERSION},
         "bm25": {"k1": settings.bm25_k1, "b": settings.bm25_b},
         "vocabulary": vocabulary.load(settings.corpus),
+        "facts": {"version": FACTS_VERSION},
     }
 
 

@@ -252,6 +252,8 @@ class _AnswerTable:
 def cmd_facts(args: argparse.Namespace) -> int:
     from retrieval.answer.extractive import facts_for
     from retrieval.payload import fact_payload
+    from retrieval.text.facts import fact_year
+    from retrieval.text.figures import format_value
     from retrieval.text.normalize import norm_text
     from retrieval.text.regions import mentions
 
@@ -263,24 +265,30 @@ def cmd_facts(args: argparse.Namespace) -> int:
     for region in args.region or ():
         if not facts and not mentions(norm_text(region)):
             raise UserError(f"unknown region {region!r}: name a province, city or county (e.g. 广安市)")
+    def year(f) -> str:
+        return fact_year(f, index.documents[f.doc_id].get("date") or "")
+
     if args.json:
         for f in facts:
-            _emit(fact_payload(f))
+            _emit({**fact_payload(f), "year": year(f)})
     elif args.csv:
         import csv
 
-        cols = ["region", "province", "city", "county", "subject", "value", "unit", "raw", "qualifier",
-                "period", "sentence", "doc_id", "chunk_id", "start", "end"]
+        cols = ["region", "province", "city", "county", "subject", "value", "value_high", "unit", "raw", "direction",
+                "qualifier", "period", "year", "sentence", "doc_id", "chunk_id", "start", "end"]
         from retrieval.render import terminal_text
 
         w = csv.writer(sys.stdout)
         w.writerow(cols)
         for f in facts:
-            d = f.to_json()
+            d = {**f.to_json(), "year": year(f)}
             w.writerow([terminal_text(d[c]) if isinstance(d[c], str) else d[c] for c in cols])
     else:
+        arrow = {"up": "↑", "down": "↓"}
         for f in facts:
-            _say(f"{f.region or '?'}\t{f.period}\t{f.subject}\t{f.qualifier}\t{f.raw}\t{f.doc_id}")
+            _say(f"{f.region or '?'}\t{f.period}\t{year(f)}\t{f.subject}\t{arrow.get(f.direction, '')}"
+                 f"{format_value(f.value, f.unit, f.value_high) if f.unit != '日期' else f.raw}"
+                 f"\t{f.qualifier}\t{f.doc_id}")
         _say(f"{len(facts)} facts")
     return 0
 

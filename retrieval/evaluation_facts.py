@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.text.facts import fact_year
 from retrieval.text.figures import DIMENSIONS, quantity
 from retrieval.text.normalize import norm_text
 from retrieval.types import Fact
@@ -119,19 +120,6 @@ def _subject_ok(got: str, want: str) -> bool:
     if not got or not want:
         return got == want
     return got in want or want in got or len(set(got) & set(want)) >= 0.5 * len(set(want))
-
-
-def fact_year(f: Fact, doc_date: str = "") -> str:
-    """The year a fact is about: a year in its period, else its document's year for 今年/全年."""
-    m = re.search(r"((?:19|20)\d{2})", norm_text(f.period))
-    if m:
-        return m.group(1)
-    year = (doc_date or "")[:4]
-    if not year.isdigit():
-        return ""
-    if f.period.startswith(("去年", "上年")):
-        return str(int(year) - 1)
-    return year if f.period else ""
 
 
 def score_extraction(facts: list[Fact], gold: FactsGold, dates: dict[str, str] | None = None) -> dict:

@@ -62,8 +62,10 @@ def test_exact_count_is_not_approximate():
     assert one("新培育企业1200家").approx is False
 
 
-def test_amounts_each_with_a_unit_are_two_figures():
-    assert [(f.value, f.unit) for f in find_figures("给予2万元至20万元的奖励")] == [(2.0, "万元"), (20.0, "万元")]
+def test_a_range_with_a_unit_at_each_end_is_one_range():
+    assert [(f.value, f.high, f.unit) for f in find_figures("给予2万元至20万元的奖励")] == [(2.0, 20.0, "万元")]
+    # two amounts that are not a range stay two
+    assert [(f.value, f.unit) for f in find_figures("给予20万元至2万元不等")] == [(20.0, "万元"), (2.0, "万元")]
 
 
 @pytest.mark.parametrize(("text", "low", "high", "unit"), [

@@ -18,6 +18,7 @@ from retrieval.index import Index
 from retrieval.render import readable
 from retrieval.settings import DEFAULT
 from retrieval.store import FactQuery, Filter
+from retrieval.text.facts import fact_year
 from retrieval.types import Answer, AnswerItem, Fact
 
 LEVELS = ("province", "city", "county")
@@ -57,8 +58,9 @@ def fact_row(index: Index, f: Fact, listed: bool = False, simplified: bool = Fal
     level = 2 if f.county else 1 if f.city else 0
     return {
         "region": f.region, "province": f.province, "city": f.city, "county": f.county,
-        "level": LEVELS[level], "subject": f.subject, "value": f.value, "unit": f.unit,
-        "period": f.period, "qualifier": f.qualifier, "quote": readable(f.sentence, simplified, original),
+        "level": LEVELS[level], "subject": f.subject, "value": f.value, "high": f.value_high, "unit": f.unit,
+        "direction": f.direction, "period": f.period, "year": fact_year(f, doc.get("date") or ""),
+        "qualifier": f.qualifier, "quote": readable(f.sentence, simplified, original),
         "title": doc.get("title") or "", "outlet": doc.get("outlet") or "", "date": doc.get("date") or "",
         "doc_id": f.doc_id, "chunk_id": f.chunk_id, "listed": listed,
         "lon": point.lon if point else None, "lat": point.lat if point else None,

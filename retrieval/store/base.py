@@ -124,7 +124,7 @@ class DocumentData:
 
 
 # the settings a store records per generation and reports in StoreInfo.settings
-INDEX_SETTINGS = ("chunking", "tokenizer", "bm25", "dense", "vocabulary")
+INDEX_SETTINGS = ("chunking", "tokenizer", "bm25", "dense", "vocabulary", "facts")
 
 
 @dataclass(frozen=True)

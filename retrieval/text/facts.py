@@ -10,6 +10,8 @@ from retrieval.text.normalize import normalize, split_sentences
 from retrieval.text.regions import DATELINE, Place, mentions, subject_region
 from retrieval.types import Chunk, Document, Fact
 
+# Recorded with the index's settings: a change to how facts are read rebuilds the index in full
+FACTS_VERSION = "facts-general-1"
 PERIODS = re.compile(
     r"一季度|二季度|三季度|四季度|第[一二三四]季度|首季|上半年|下半年|全年|年底前|年内|今年|明年|"
     r"前\d+个月|\d{1,2}-\d{1,2}月份?|\d{1,2}月份|\d{4}年(?:底|末)?|每月|每周|每年|每半月|每半个月|年底"
@@ -296,6 +298,20 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                                    for g in stated)
 
     return [f for i, f in enumerate(facts) if i not in table_clauses or not restated(f, table_clauses[i])]
+
+
+def fact_year(f: Fact, doc_date: str = "") -> str:
+    """The year a fact is about: a year its period names, else its document's (去年: the year before)
+    when the period is relative ("今年", "上半年"); "" when neither says."""
+    m = re.search(r"((?:19|20)\d{2})", normalize(f.period).text)
+    if m:
+        return m.group(1)
+    year = (doc_date or "")[:4]
+    if not year.isdigit() or not f.period:
+        return ""
+    if f.period.startswith(("去年", "上年")):
+        return str(int(year) - 1)
+    return year
 
 
 def extract_facts(docs: list[Document], chunks: list[Chunk]) -> list[Fact]:

@@ -188,19 +188,21 @@ def find_figures(text: str) -> list[Figure]:
 
 
 BOUND_RANGE = re.compile(r"^(?:以上|及以上)(?:、|,|，)?(?:不满|不足|不到)?$")
+RANGE_GAP = re.compile(r"^\s*(?:至|到|~|—|-|－)\s*$")  # "2万元至20万元": both ends with their unit
 
 
 def _bounded_ranges(text: str, figs: list[Figure]) -> list[Figure]:
-    """'二万元以上二十万元以下' and '五日以上十日以下' are one range, not two bounds of two figures."""
+    """'二万元以上二十万元以下' and '2万元至20万元' are one range, not two figures."""
     out: list[Figure] = []
     i = 0
     while i < len(figs):
         a = figs[i]
         if i + 1 < len(figs):
             b = figs[i + 1]
-            if (BOUND_RANGE.match(text[a.end : b.start]) and text.startswith(("以下", "以内"), b.end)
-                    and quantity(1.0, a.unit)[0] == quantity(1.0, b.unit)[0] and a.high is None and b.high is None):
-                lo, hi = quantity(a.value, a.unit)[1], quantity(b.value, b.unit)[1]
+            gap = text[a.end : b.start]
+            bounded = BOUND_RANGE.match(gap) and text.startswith(("以下", "以内"), b.end)
+            (dim_a, lo), (dim_b, hi) = quantity(a.value, a.unit), quantity(b.value, b.unit)
+            if (bounded or RANGE_GAP.match(gap)) and dim_a == dim_b and a.high is None and b.high is None and lo < hi:
                 scale = quantity(1.0, b.unit)[1]
                 out.append(Figure(lo / scale, b.unit, text[a.start : b.end], a.start, b.end, a.approx or b.approx,
                                   a.direction, hi / scale))
