@@ -280,3 +280,11 @@ def test_an_english_word_the_glossary_cannot_translate_is_missing_content():
     assert "ups" not in groups  # a piece of a hyphenated word is not a word
     groups = [g[0] for g in support_for(analyze("Chuanyu Gaozhu industrial output in 2022, in yuan?"), []).groups]
     assert "chuanyu" not in groups and "yuan" not in groups  # a name, and the unit asked for
+
+
+def test_a_province_question_takes_the_province_own_statement(tmp_path, fake_encoder):
+    idx = _corpus_index(tmp_path, fake_encoder,
+                        "工业简讯\n\n湖州市今年新增规上工业企业180家，新增规上工业企业数居全省前列。\n\n"
+                        "浙江省提出，全省新增规上工业企业1500家以上。\n")
+    ans = answer_question(idx, "浙江省新增规上工业企业多少家")
+    assert ans.supported and (ans.items[0].region, ans.items[0].value) == ("浙江省", "1500家")

@@ -151,8 +151,20 @@ def _agrees(q: Question, f: Fact, sentence: str) -> bool:
 
 
 def _figure_candidates(index: Index, q: Question, sup: Support, hits: list[Hit]) -> list[Candidate]:
+    """Facts of the evidence that answer a figure or date question, best first.
+
+    A fact qualifies by the question's words in its sentence (support), or by its subject meaning
+    what the question measures (retrieval/answer/subjects.py): "四川全省新增规上工业企业多少家" is
+    answered by "全省新入规工业企业1200家" though the two share few words. A fact of the very
+    place asked about, at its level, comes before a fact of a place inside it.
+    """
     out: list[Candidate] = []
-    for f, h in _evidence_facts(index, hits):
+    evidence = _evidence_facts(index, hits)
+    phrase = measured_phrase(q) if q.kind != "when" else ""
+    s = index.settings
+    meaning = matching(subject_scores(index.encoder, phrase, [f.subject for f, _ in evidence]), s.subject_min_cosine,
+                       s.subject_margin, s.subject_min_overlap, s.subject_gloss_weight) if phrase else {}
+    for f, h in evidence:
         if (q.kind == "when") != (f.unit == "日期"):
             continue
         if q.kind != "when":
@@ -163,8 +175,9 @@ def _figure_candidates(index: Index, q: Question, sup: Support, hits: list[Hit])
         text, at, end = _fact_text(f)
         if not _agrees(q, f, text) or not _year_fits(index, q, text, h.chunk):
             continue
-        if (sup.coverage(text, context_of(index, h.chunk)) < MIN_COVERAGE or sup.measured(text) < MIN_MEASURED
-                or sup.information(text) < MIN_INFORMATION):
+        supported = (sup.coverage(text, context_of(index, h.chunk)) >= MIN_COVERAGE
+                     and sup.measured(text) >= MIN_MEASURED and sup.information(text) >= MIN_INFORMATION)
+        if not supported and f.subject not in meaning:
             continue
         local = _local(text, at, end, after=f.unit == "日期") + f.subject
         score = LOCAL_WEIGHT * sup.weight(local) + sup.weight(text) + 0.3 * (EVIDENCE_K - h.rank) / EVIDENCE_K
@@ -173,7 +186,13 @@ def _figure_candidates(index: Index, q: Question, sup: Support, hits: list[Hit])
         if q.unit and f.unit == q.unit:
             score += UNIT_BONUS
         out.append(Candidate(f, h, score))
-    return sorted(out, key=lambda c: (-c.score, c.hit.rank, c.fact.start))
+
+    def own(c: Candidate) -> bool:  # the very place asked about states it (not a place inside it)
+        return q.region is not None and c.fact.region == q.region.name
+
+    # the place's own statement first, then the measure word asked for ("多少家": 家 over 户), then support
+    return sorted(out, key=lambda c: (not own(c), not (q.unit and c.fact.unit == q.unit), -c.score, c.hit.rank,
+                                      c.fact.start))
 
 
 def context_of(index: Index, c: Chunk) -> str:
