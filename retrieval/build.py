@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.embedding.encoder import Embedder, Encoder
+from retrieval.embedding.encoder import Embedder, Encoder, model_revision, subject_key
 from retrieval.errors import UserError
 from retrieval.reading import UnreadableFile, doc_id_for, read_path, scan
 from retrieval.reading.files import Skipped
@@ -125,6 +125,7 @@ def _vector_key(model_rev: str, text: str) -> bytes:
     return hashlib.sha256(f"{model_rev}\x00passage\x00{text}".encode()).digest()[:20]
 
 
+
 @dataclass
 class _Pending:
     """Documents read and processed, waiting for their vectors."""
@@ -145,11 +146,6 @@ def _prepare(doc: Document, settings: Settings) -> tuple:
     places = [tuple(dict.fromkeys(p.name for p in mentions(c.norm))) for c in chunks]
     texts, owner, part = dense_units(chunks, settings)
     return chunks, facts, sentences, terms, places, texts, owner, part
-
-
-def _model_revision(model: dict) -> str:
-    base = f"{model.get('name')}|{model.get('revision')}|{model.get('passage_prefix')}"
-    return base + "|int8" if model.get("int8") else base  # int8 vectors are not fp32's
 
 
 def _readings(terms: set[str]) -> dict[str, str]:
@@ -195,7 +191,7 @@ def build_index(
     encoder = encoder or Embedder(settings.model, settings.query_prefix, settings.passage_prefix, settings.batch_size,
                                   int8=settings.encoder_int8)
     model = _describe(encoder)
-    rev = _model_revision(model)
+    rev = model_revision(model)
     note("scanning the corpus", 0.0)
     paths, skipped = scan(corpus)
     indexed = index_settings(settings)
@@ -250,6 +246,16 @@ def build_index(
                 have.update(zip(uniq_need, vecs, strict=True))
             embedded += len(uniq_need)
             reused += len(texts) - len(need)
+            # each distinct subject of the facts once, as a question's measured phrase is encoded
+            # (retrieval/answer/subjects.py reads them back instead of encoding them per question)
+            subjects = list(dict.fromkeys(f.subject for d in pending.docs for f in d[3] if f.subject))
+            skeys = [subject_key(rev, x) for x in subjects]
+            known_s = w.cached_vectors(skeys)
+            fresh = [(k, x) for k, x in zip(skeys, subjects, strict=True) if k not in known_s]
+            if fresh:
+                te = time.perf_counter()
+                w.cache_vectors([k for k, _ in fresh], encoder.encode_queries([x for _, x in fresh]))
+                embed_s += time.perf_counter() - te
             items, i = [], 0
             for doc, digest, chunks, facts, sentences, terms, places, dtexts, owner, part in pending.docs:
                 vecs = np.stack([have[k] for k in keys[i : i + len(dtexts)]]) if dtexts else \

@@ -139,7 +139,7 @@ def test_embedder_adds_prefixes_itself():
 def test_int8_is_opt_in_with_its_own_cache_keys_and_query_encoder(tmp_path):
     """Settings.encoder_int8: vectors close to fp32's but never mixed with them, and an int8 index
     is queried with the int8 encoder it was built with."""
-    from retrieval.build import _model_revision
+    from retrieval.embedding.encoder import model_revision
     from retrieval.embedding.encoder import Embedder
     from retrieval.index import build_index, open_index
     from retrieval.settings import Settings
@@ -149,7 +149,7 @@ def test_int8_is_opt_in_with_its_own_cache_keys_and_query_encoder(tmp_path):
     cos = np.sum(fp32.encode_passages(texts) * int8.encode_passages(texts), axis=1)
     assert (cos > 0.9).all() and (cos < 1 - 1e-6).any()
     assert "int8" not in fp32.describe() and int8.describe()["int8"] is True
-    assert _model_revision(fp32.describe()) != _model_revision(int8.describe())
+    assert model_revision(fp32.describe()) != model_revision(int8.describe())
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "a.txt").write_text("\n\n".join(texts), encoding="utf-8")
     s = Settings(corpus=tmp_path / "c", index=tmp_path / "i", encoder_int8=True)

@@ -38,3 +38,18 @@ def test_character_overlap_of_a_compound_and_its_parts():
     assert char_overlap("种植面积", "荔枝种植面积") > 0.6
     assert char_overlap("财政收入", "造船能力") == 0.0
     assert char_overlap("gdp", "国内生产总值") == 0.0
+
+
+def test_the_build_stores_each_subject_vector_once_and_questions_read_them(fake_index):
+    import numpy as np
+
+    from retrieval.answer.subjects import subject_vectors
+    from retrieval.embedding.encoder import model_revision, subject_key
+
+    subjects = sorted({f.subject for f in fake_index.facts if f.subject})
+    rev = model_revision(fake_index.store.info().model)
+    stored = fake_index.store.stored_vectors([subject_key(rev, s) for s in subjects])
+    assert len(stored) == len(subjects)
+    # what a question reads is what the build stored: the encoder's own vector of the phrase
+    got = subject_vectors(fake_index, subjects[:3])
+    assert np.allclose(got, fake_index.encoder.encode_queries(subjects[:3]), atol=1e-6)

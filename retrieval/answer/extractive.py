@@ -162,7 +162,7 @@ def _figure_candidates(index: Index, q: Question, sup: Support, hits: list[Hit])
     evidence = _evidence_facts(index, hits)
     phrase = measured_phrase(q) if q.kind != "when" else ""
     s = index.settings
-    meaning = matching(subject_scores(index.encoder, phrase, [f.subject for f, _ in evidence]), s.subject_min_cosine,
+    meaning = matching(subject_scores(index, phrase, [f.subject for f, _ in evidence]), s.subject_min_cosine,
                        s.subject_margin, s.subject_min_overlap, s.subject_gloss_weight) if phrase else {}
     for f, h in evidence:
         if (q.kind == "when") != (f.unit == "日期"):
@@ -380,7 +380,7 @@ def _regions_from_facts(index: Index, q: Question, hits: list[Hit], where: Filte
     phrase = measured_phrase(q)
     s = index.settings
     if phrase:  # what is measured picks among the facts with the figure
-        scores = subject_scores(index.encoder, phrase, [f.subject for f in kept])
+        scores = subject_scores(index, phrase, [f.subject for f in kept])
         good = matching(scores, s.subject_min_cosine, s.subject_margin, s.subject_min_overlap, s.subject_gloss_weight)
     else:  # the figure alone is asked ("哪些地区提出了9.5%的增长目标")
         good = dict.fromkeys((f.subject for f in kept), 1.0)

@@ -16,6 +16,7 @@ import re
 import numpy as np
 
 from retrieval.answer.question import GENERIC, Question
+from retrieval.embedding.encoder import model_revision, subject_key
 from retrieval.text.normalize import norm_text
 
 # scaffolding of an English which-regions question: what is left names what is measured
@@ -71,13 +72,22 @@ def glossed(phrase: str) -> str:
     return "".join(expand_english(phrase, lambda _: 1, None))
 
 
-def subject_scores(encoder, phrase: str, subjects: list[str]) -> dict[str, tuple[float, float]]:
+def subject_vectors(index, subjects: list[str]) -> np.ndarray:
+    """The subjects' vectors: those the build stored, the rest (an index built before) encoded now."""
+    rev = model_revision(index.store.info().model)
+    keys = [subject_key(rev, x) for x in subjects]
+    stored = index.store.stored_vectors(keys)
+    missing = [x for x, k in zip(subjects, keys, strict=True) if k not in stored]
+    fresh = dict(zip(missing, index.encoder.encode_queries(missing), strict=True)) if missing else {}
+    return np.stack([stored[k] if k in stored else fresh[x] for x, k in zip(subjects, keys, strict=True)])
+
+
+def subject_scores(index, phrase: str, subjects: list[str]) -> dict[str, tuple[float, float]]:
     """subject -> (cosine of the phrase vectors, character overlap with the phrase or its glosses)."""
     uniq = [s for s in dict.fromkeys(subjects) if s]
     if not phrase or not uniq:
         return {}
-    vecs = encoder.encode_queries([phrase, *uniq])
-    cos = np.asarray(vecs[1:]) @ np.asarray(vecs[0])
+    cos = subject_vectors(index, uniq) @ np.asarray(index.encoder.encode_queries([phrase])[0])
     chars = glossed(phrase)
     return {s: (float(c), char_overlap(chars, s)) for s, c in zip(uniq, cos, strict=True)}
 

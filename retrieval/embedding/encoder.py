@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -19,6 +20,17 @@ _THREADS = threading.Lock()
 # question vectors of this process: (model key, prefix, text) -> vector, least recently used first
 _QUERIES: OrderedDict[tuple, np.ndarray] = OrderedDict()
 _QUERIES_LOCK = threading.Lock()
+
+
+def model_revision(model: dict) -> str:
+    """What a stored vector depends on: the model, its build, the passage prefix, int8 or not."""
+    base = f"{model.get('name')}|{model.get('revision')}|{model.get('passage_prefix')}"
+    return base + "|int8" if model.get("int8") else base  # int8 vectors are not fp32's
+
+
+def subject_key(model_rev: str, subject: str) -> bytes:
+    """Where the build stores a fact subject's vector (encoded as a question's phrase is)."""
+    return hashlib.sha256(f"{model_rev}\x00subject\x00{subject}".encode()).digest()[:20]
 
 
 class Encoder(Protocol):

@@ -336,6 +336,14 @@ class LocalStore:
             raise UserError(f"index {self.folder}: {DB} is damaged ({exc}): "
                             f"run `policyqa build --full --index {self.folder}`") from exc
 
+    def stored_vectors(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        out: dict[bytes, np.ndarray] = {}
+        for i in range(0, len(keys), 900):
+            part = keys[i : i + 900]
+            rows = self._q(f"SELECT key, vec FROM embed_cache WHERE key IN ({','.join('?' * len(part))})", part)
+            out.update((bytes(k), np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        return out
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:

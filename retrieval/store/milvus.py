@@ -230,6 +230,11 @@ class MilvusStore(_Conn):
     def terms_by_reading(self) -> Mapping[str, tuple[str, ...]]:
         return _Readings(self)
 
+    def stored_vectors(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        dim = int(self.meta()["model"]["dim"])
+        rows = self._query_in(self.names.cache(dim), "key", [k.hex() for k in keys], "", ["key", "vec"])
+        return {bytes.fromhex(r["key"]): np.asarray(r["vec"], dtype=np.float32) for r in rows}
+
     def _chunk_rows(self, field: str, values: list[str], fields: list[str]) -> list[dict]:
         return _newest(self._query_in(self.names.chunks, field, values, self._vis(), [*fields, "doc_id", "gen"]))
 
