@@ -139,8 +139,7 @@ def test_embedder_adds_prefixes_itself():
 def test_int8_is_opt_in_with_its_own_cache_keys_and_query_encoder(tmp_path):
     """Settings.encoder_int8: vectors close to fp32's but never mixed with them, and an int8 index
     is queried with the int8 encoder it was built with."""
-    from retrieval.embedding.encoder import model_revision
-    from retrieval.embedding.encoder import Embedder
+    from retrieval.embedding.encoder import Embedder, model_revision
     from retrieval.index import build_index, open_index
     from retrieval.settings import Settings
 
