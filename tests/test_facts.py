@@ -48,3 +48,10 @@ def test_a_dateline_is_not_what_a_report_is_about():
 def test_bounds_are_canonical_qualifiers():
     got = facts_of("全省新增企业不到300家。")
     assert got[0][3] == "以下"
+
+
+def test_an_opening_without_a_place_gives_way_to_the_place_the_text_names_most():
+    opening = "大地上一层厚厚的积雪。\n\n村庄安静。\n\n远处有几只雪鸟。\n\n"
+    doc = read(opening + "在黑龙江省五常市民乐乡，农民收入增长。\n\n五常市大米远近闻名。")
+    assert document_region(doc).name == "五常市"
+    assert document_region(read(opening + "后来去了沈阳一次。")) is None  # named once: not enough

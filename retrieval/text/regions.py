@@ -137,7 +137,8 @@ def document_region(doc: Document) -> Place | None:
     """A document's region: from its title, outlet, then its first paragraphs (issuer, 全省/全市).
 
     A dateline's place counts last, and not at all for a report about the whole country (a
-    first paragraph that speaks of 全国/我国 and names no other place).
+    first paragraph that speaks of 全国/我国 and names no other place). An opening that names no
+    place gives way to the place the text names most (at least twice).
     """
     body = [norm_text(ln.text) for ln in doc.lines if ln.kind == "body"][:3]
     datelines = [DATELINE.match(t) for t in body]
@@ -151,6 +152,17 @@ def document_region(doc: Document) -> Place | None:
             return places[0]
         if re.search(r"全国|我国", t):
             return None
+    # an opening that names no place (a scene, a quote): the place the whole text names most,
+    # when it names it more than once
+    counts: dict[str, list[Place]] = {}
+    for ln in doc.lines:
+        if ln.kind == "body":
+            for p in mentions(norm_text(ln.text)):
+                counts.setdefault(p.name, []).append(p)
+    if counts:
+        seen = max(counts.values(), key=len)
+        if len(seen) >= 2:
+            return seen[0]
     return _first([m.group("where") for m in datelines if m and m.group("where")])
 
 
