@@ -189,7 +189,8 @@ def build_index(
     from retrieval.store import open_writer
 
     encoder = encoder or Embedder(settings.model, settings.query_prefix, settings.passage_prefix, settings.batch_size,
-                                  int8=settings.encoder_int8)
+                                  int8=settings.encoder_int8, device=settings.device,
+                                  gpu_batch_size=settings.gpu_batch_size)
     model = _describe(encoder)
     rev = model_revision(model)
     note("scanning the corpus", 0.0)

@@ -64,6 +64,10 @@ def _clean_argv(argv: list[str]) -> list[str]:
     return out
 
 
+DEVICE_HELP = ("where the encoder runs: auto (a GPU when torch sees one, else the CPU), cpu, cuda or cuda:N "
+               "(default: env POLICYQA_DEVICE, else auto)")
+
+
 def _settings(args: argparse.Namespace):
     from retrieval.settings import Settings
 
@@ -74,6 +78,7 @@ def _settings(args: argparse.Namespace):
         query_prefix=getattr(args, "query_prefix", None),
         passage_prefix=getattr(args, "passage_prefix", None),
         encoder_int8=getattr(args, "int8", None) or None,
+        device=getattr(args, "device", None),
     )
 
 
@@ -352,6 +357,8 @@ def cmd_app(args: argparse.Namespace) -> int:
                         "clone the repository and run ./run app")
     require(["streamlit"], "app", "`policyqa app`")
     env = dict(os.environ, POLICYQA_INDEX=args.store or args.index or "index", POLICYQA_CORPUS=args.corpus or "corpus")
+    if args.device:
+        env["POLICYQA_DEVICE"] = args.device
     # loopback unless --host says otherwise: elsewhere the app asks for POLICYQA_ADMIN_TOKEN to rebuild
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
            "--server.port", str(args.port),
@@ -421,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="embed with the int8-quantized encoder (faster on CPU, slightly different vectors: "
                         "README, 'Measured'); questions to the index then use it too")
     b.add_argument("--json", action="store_true", help="print one JSON summary object, no progress bar")
+    b.add_argument("--device", default=None, help=DEVICE_HELP)
     b.set_defaults(func=cmd_build)
 
     ad = sub.add_parser("add", help="check files, save them under the corpus (uploads/) and update the index")
@@ -500,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "address rebuilding asks for the token in env POLICYQA_ADMIN_TOKEN")
     ap.add_argument("--port", type=_positive, default=8501, help="port (default: 8501)")
     ap.add_argument("--headless", action="store_true", help="do not open a browser window")
+    ap.add_argument("--device", default=None, help=DEVICE_HELP)
     ap.set_defaults(func=cmd_app)
 
     def server(sp, default_port: int) -> None:
@@ -514,6 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sv = sub.add_parser("serve", help="the HTTP JSON API (schema at /docs; needs the api extra)")
     server(sv, DEFAULT.serve_port)
+    sv.add_argument("--device", default=None, help=DEVICE_HELP)
     sv.set_defaults(func=cmd_serve)
 
     mc = sub.add_parser("mcp", help="the MCP server: search, ask and facts as tools (needs the mcp extra)")

@@ -42,7 +42,8 @@ def open_index(
             raise UserError(f"index {where} was built with another build of {built}: {rebuild}")
         encoder = Embedder(want, query_prefix=model.get("query_prefix"), passage_prefix=model.get("passage_prefix"),
                            batch_size=settings.batch_size, int8=bool(model.get("int8")),  # as it was built
-                           query_threads=settings.query_threads, query_cache=settings.query_cache)
+                           query_threads=settings.query_threads, query_cache=settings.query_cache,
+                           device=settings.device, gpu_batch_size=settings.gpu_batch_size)
     elif encoder.name != model.get("name"):
         raise UserError(f"index {where} was built with model {model.get('name')}, not {encoder.name}: {rebuild}")
     elif model.get("dim") and getattr(encoder, "dim", model["dim"]) != model["dim"]:

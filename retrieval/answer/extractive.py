@@ -1,12 +1,14 @@
 """Extractive answers: every statement is a verbatim quote with its source, never generated text.
 
 A figure question is answered from the facts of the retrieved paragraphs whose measured
-subject, unit, direction, period and place agree with the question. A which-regions question
-with a figure is answered from the facts of the whole index (built once, at index time) that
-state the figure or satisfy its comparison, for a subject that means what the question measures
-(retrieval/answer/subjects.py), one region each. A sentence's region is the places it names,
-then its paragraph's (subject, section heading, article). When nothing supports an answer, the
-answer says so and keeps the closest passages as evidence.
+subject (by the question's words or by meaning), unit, direction, period and place agree with
+the question. A which-regions question with a figure lists the regions of the retrieved
+sentences that name all that the question measures; where none does, the facts of the whole
+index (built once, at index time) that state the figure or satisfy its comparison, for a subject
+that means what the question measures (retrieval/answer/subjects.py), one region each. A
+sentence's region is the places it names, then its paragraph's (subject, section heading,
+article). When nothing supports an answer, the answer says so and keeps the closest passages
+as evidence.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from retrieval.answer.evidence import Support, english_region, inside, support_for, where_for
 from retrieval.answer.question import Question, analyze
-from retrieval.answer.subjects import matching, measured_phrase, subject_scores
+from retrieval.answer.subjects import measured_phrase, subject_matches
 from retrieval.errors import StaleQuote
 from retrieval.index import Index
 from retrieval.store import FactQuery, Filter
@@ -34,6 +36,7 @@ REGIONS_K = 20  # a which-regions answer lists every region: it reads more of th
 MIN_COVERAGE = 0.5  # share of a question's content units a supporting sentence must contain
 MIN_INFORMATION = 0.3  # ... and share of their idf weight (Support.information): not only its common words
 MIN_MEASURED = 0.5  # share of what the question measures that a fact's sentence must name
+LIST_MEASURED = 1.0  # ... for a region listed by a which-regions answer: all of it ("旅游收入" is not "税收收入")
 LOCAL_WEIGHT = 2.0  # question words next to the figure count twice
 LEVEL_BONUS = 3.0  # a statement at the level of the place asked about ("四川全省" -> the province's figure)
 UNIT_BONUS = 1.0  # the very unit asked for ("多少家" -> 家 over 个)
@@ -160,10 +163,7 @@ def _figure_candidates(index: Index, q: Question, sup: Support, hits: list[Hit])
     """
     out: list[Candidate] = []
     evidence = _evidence_facts(index, hits)
-    phrase = measured_phrase(q) if q.kind != "when" else ""
-    s = index.settings
-    meaning = matching(subject_scores(index, phrase, [f.subject for f, _ in evidence]), s.subject_min_cosine,
-                       s.subject_margin, s.subject_min_overlap, s.subject_gloss_weight) if phrase else {}
+    meaning = subject_matches(index, q, [f.subject for f, _ in evidence]) if q.kind != "when" else {}
     for f, h in evidence:
         if (q.kind == "when") != (f.unit == "日期"):
             continue
@@ -345,6 +345,41 @@ def _figure_matches(q: Question, f: Fact) -> bool:
     return any(same_quantity((f.value, f.unit), (g.value, g.unit)) for g in q.figures)
 
 
+def _regions_with_figure(index: Index, q: Question, sup: Support, hits: list[Hit]) -> Answer:
+    """Regions of the evidence that state the question's figure for what it measures."""
+    chosen: dict[str, tuple[Fact, Hit]] = {}
+    # the change the question binds to its figure ("增长超过20%"; not the 增长 of a campaign's name)
+    asked = q.comparison[1] if q.comparison is not None else q.figures[0] if q.figures else None
+    bound = q.direction if q.lang == "en" else asked.direction if asked is not None else ""
+    for f, h in sorted(_evidence_facts(index, hits), key=lambda p: (p[0].doc_id, p[0].start)):
+        if f.unit == "日期" or not _figure_matches(q, f):
+            continue
+        text, _, _ = _fact_text(f)
+        if not _agrees(q, f, text) or not _year_fits(index, q, text, h.chunk) or sup.measured(text) < LIST_MEASURED:
+            continue
+        if bound and f.direction != bound:
+            continue  # a listed region states the change asked about ("增长超过20%" is not "占30%")
+        if not sup.named(text + "\n" + context_of(index, h.chunk)):
+            continue  # an English name of the question ("GDP") is stated
+        if q.region is not None and not inside(f.province, f.city, f.county, f.region, q.region):
+            continue
+        if not f.region or not _level_fits(_level(f.province, f.city, f.county), f.region, q.level):
+            continue
+        in_paragraph = h.chunk.start <= f.start < h.chunk.end
+        key = f"{f.region}|{f.period}"
+        if key not in chosen or (in_paragraph and not chosen[key][1].chunk.start <= chosen[key][0].start
+                                 < chosen[key][1].chunk.end):
+            chosen[key] = (f, h)  # a paragraph's sentence over its section's subtitle
+    ordered = sorted((f for f, _ in chosen.values()), key=lambda f: (f.doc_id, f.start))
+    if not ordered:
+        return _unsupported(q, hits, "检索到的段落中没有地区给出这个数字")
+    items = tuple(_fact_item(index, f, sup) for f in ordered)
+    line = "；".join(
+        f"{f.region}（{'，'.join(x for x in (f.period, f.phrase) if x)}）" for f in ordered
+    )
+    return Answer(q.text, q.kind, line, items, tuple(hits), True)
+
+
 def _dimension_units(unit: str) -> tuple[str, ...]:
     """The units of a figure's dimension (a 亿元 question is answered by facts in 万元 too)."""
     dim = quantity(1.0, unit)[0]
@@ -363,25 +398,30 @@ def _regions_from_facts(index: Index, q: Question, hits: list[Hit], where: Filte
     units = set(_dimension_units(asked.unit))
     cands = [f for f in facts if f.unit in units and f.unit != "日期" and unit_fits(asked.unit, f.unit)
              and _figure_matches(q, f)]
-    bound = q.direction if q.lang == "en" else asked.direction
+    # the change bound to the figure: in Chinese the verb before it ("增长超过20%"); in English
+    # the question's verb when the figure is a rate or a change "by" an amount ("grew by more than
+    # 20%"), not a verb of collecting or producing ("raised 1.5 billion yuan")
+    if q.lang == "en":
+        rate = asked.unit in ("%", "个百分点") or re.search(r"\bby\s+(?:more than |over |at least |about |nearly )?\d",
+                                                             q.norm.lower())
+        bound = q.direction if rate else ""
+    else:
+        bound = asked.direction
     kept: list[Fact] = []
     for f in cands:
         if f.region in ("", "全国") or not _level_fits(_level(f.province, f.city, f.county), f.region, q.level):
             continue
         if q.region is not None and not inside(f.province, f.city, f.county, f.region, q.region):
             continue
-        if bound and f.direction and f.direction != bound:
-            continue
+        if bound and f.direction != bound:
+            continue  # a listed region states the change asked about ("增长超过20%" is not "占30%")
         if q.direction == "down" and f.direction != "down":
             continue
         if not _period_fits(q.period, f.period):
             continue
         kept.append(f)
-    phrase = measured_phrase(q)
-    s = index.settings
-    if phrase:  # what is measured picks among the facts with the figure
-        scores = subject_scores(index, phrase, [f.subject for f in kept])
-        good = matching(scores, s.subject_min_cosine, s.subject_margin, s.subject_min_overlap, s.subject_gloss_weight)
+    if measured_phrase(q):  # what is measured picks among the facts with the figure
+        good = subject_matches(index, q, [f.subject for f in kept])
     else:  # the figure alone is asked ("哪些地区提出了9.5%的增长目标")
         good = dict.fromkeys((f.subject for f in kept), 1.0)
     best: dict[str, tuple[float, Fact]] = {}
@@ -495,9 +535,13 @@ def _answer(index: Index, q: Question, query: str, hits: list[Hit], mode: str, a
         return _unsupported(q, [], "筛选条件下没有匹配的段落")
     if not hits:
         return _unsupported(q, [], "问题里没有可检索的内容")
-    if q.kind == "which_regions" and (q.figures or q.comparison):
-        return _regions_from_facts(index, q, hits, where)
     sup = support_for(q, hits, index.store.term_df, int(index.store.info().counts.get("chunks", 0)))
+    if q.kind == "which_regions" and (q.figures or q.comparison):
+        # the retrieved sentences that name all that is measured first (precise where they exist);
+        # else the facts of the whole index whose subject means it (chosen so on dev questions:
+        # scripts/subject_threshold.py, README "Measured")
+        listed = _regions_with_figure(index, q, sup, hits)
+        return listed if listed.supported else _regions_from_facts(index, q, hits, where)
     if q.kind == "which_regions":
         return _regions_by_text(index, q, sup, hits)
     if q.kind in ("how_many", "when"):

@@ -93,17 +93,30 @@ def subject_scores(index, phrase: str, subjects: list[str]) -> dict[str, tuple[f
 
 
 def matching(scores: dict[str, tuple[float, float]], floor: float, margin: float, overlap: float,
-             gloss_weight: float) -> dict[str, float]:
+             gloss_weight: float, need_overlap: float = 0.0) -> dict[str, float]:
     """The subjects that mean what the question measures, with their score.
 
     A subject's score is its cosine plus ``gloss_weight`` times its character overlap; it matches
-    when its score is within ``margin`` of the best subject's and its cosine at least ``floor``
-    (the cosine of two phrases depends on their languages and lengths, so the best candidate
-    sets the bar), or when it shares at least ``overlap`` of its characters with the phrase.
+    when its cosine is at least ``floor``, its score within ``margin`` of the best subject's and
+    its overlap at least ``need_overlap``, or when it shares at least ``overlap`` of its
+    characters with the phrase alone.
     """
     if not scores:
         return {}
     score = {s: c + gloss_weight * o for s, (c, o) in scores.items()}
     best = max(score.values())
     return {s: score[s] for s, (c, o) in scores.items()
-            if (c >= floor and score[s] >= best - margin) or o >= overlap}
+            if (c >= floor and score[s] >= best - margin and o >= need_overlap) or o >= overlap}
+
+
+def subject_matches(index, q: Question, subjects: list[str]) -> dict[str, float]:
+    """The subjects among these that mean what the question measures (Settings' thresholds, the
+    floor and the shared characters asked of a subject by the question's language)."""
+    phrase = measured_phrase(q)
+    if not phrase:
+        return {}
+    s = index.settings
+    en = q.lang == "en"
+    return matching(subject_scores(index, phrase, subjects), s.subject_min_cosine_en if en else s.subject_min_cosine,
+                    s.subject_margin, s.subject_min_overlap, s.subject_gloss_weight,
+                    s.subject_need_overlap_en if en else s.subject_need_overlap)

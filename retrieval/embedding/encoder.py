@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -50,12 +51,32 @@ _MODELS: dict[tuple[str, bool, int], object] = {}  # loaded models, shared by ev
 _MODELS_LOCK = threading.Lock()
 
 
-def _loaded(path: str, int8: bool):
+def resolve_device(device: str | None) -> str:
+    """'auto' (or none): 'cuda' when torch sees a GPU, else 'cpu'; a GPU asked for where torch
+    sees none is a one-line error naming the way out."""
+    import torch
+
+    want = (device or "auto").strip().lower()
+    if want == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if want == "cpu":
+        return want
+    if re.fullmatch(r"cuda(?::\d+)?", want):
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {want}: torch {torch.__version__} sees no GPU here: use --device cpu or auto")
+        return want
+    raise UserError(f"unknown device {device!r}: auto, cpu, cuda or cuda:N")
+
+
+def _loaded(path: str, int8: bool, device: str = "cpu"):
     """The SentenceTransformer at ``path``, loaded once per process (a build, a rebuild from the
     app or an upload to the server reuses it: loading takes seconds and half a GB each time).
-    The weights file's mtime is part of the key, so a model rebuilt in place is loaded again."""
+    The weights file's mtime is part of the key, so a model rebuilt in place is loaded again.
+    On a GPU the weights are fp16 (vectors within fp16 tolerance of the CPU's fp32 ones)."""
+    if int8 and device != "cpu":
+        raise UserError("the int8 encoder is a CPU option (torch's dynamic quantization): use --device cpu")
     weights = Path(path) / "model.safetensors"
-    key = (path, int8, weights.stat().st_mtime_ns if weights.exists() else 0)
+    key = (path, int8, device, weights.stat().st_mtime_ns if weights.exists() else 0)
     with _MODELS_LOCK:
         if key in _MODELS:
             return _MODELS[key]
@@ -66,7 +87,7 @@ def _loaded(path: str, int8: bool):
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         try:
-            st = SentenceTransformer(path, device="cpu", local_files_only=True)
+            st = SentenceTransformer(path, device=device, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise UserError(
                 f"cannot load embedding model {path!r} offline ({type(exc).__name__}): "
@@ -76,6 +97,8 @@ def _loaded(path: str, int8: bool):
             import torch
 
             st = torch.ao.quantization.quantize_dynamic(st, {torch.nn.Linear}, dtype=torch.qint8)
+        if device != "cpu":
+            st = st.half()
         _MODELS[key] = st
         return st
 
@@ -92,6 +115,8 @@ class Embedder:
         query_threads: torch threads for encoding questions (0 = torch's default, all cores).
         query_cache: question vectors kept per process (0: none); a question asked again, by the
             app's rerun, a batch or another client, is not encoded again.
+        device: "auto" (a GPU when torch sees one), "cpu", "cuda" or "cuda:N".
+        gpu_batch_size: texts per forward pass on a GPU (``batch_size`` is the CPU's).
     """
 
     def __init__(
@@ -104,6 +129,8 @@ class Embedder:
         int8: bool = False,
         query_threads: int = 0,
         query_cache: int = 0,
+        device: str = "cpu",
+        gpu_batch_size: int = 64,
     ) -> None:
         from retrieval.embedding import model as bundled
 
@@ -115,6 +142,8 @@ class Embedder:
         self.int8 = int8
         self.query_threads = query_threads
         self.query_cache = query_cache
+        self.device = device
+        self.gpu_batch_size = gpu_batch_size
         self._model = None
         self._key: tuple = ()
         self._lock = threading.Lock()
@@ -131,7 +160,10 @@ class Embedder:
             from retrieval.embedding import model as bundled
 
             path = str(bundled.ensure_installed(self._cache_dir)) if self._spec is None else self._spec
-            st = _loaded(path, self.int8)
+            self.device = resolve_device(self.device)
+            if self.device != "cpu":
+                self.batch_size = self.gpu_batch_size
+            st = _loaded(path, self.int8, self.device)
             self._key = (path, self.int8, id(st))
             prompts = getattr(st, "prompts", {}) or {}
             if self._qp is None:
