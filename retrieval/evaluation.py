@@ -17,11 +17,10 @@ from datetime import date
 from pathlib import Path
 
 from retrieval.errors import UserError
-from retrieval.evaluation_answers import AnswerReport, evaluate_answers, splits, summary
+from retrieval.evaluation_answers import AnswerReport, answer_correct, evaluate_answers, splits, summary
 from retrieval.evaluation_answers import markdown as answer_markdown
 from retrieval.index import Index, build_index, open_index
 from retrieval.settings import Settings
-from retrieval.text.figures import find_figures
 from retrieval.text.normalize import norm_text
 
 log = logging.getLogger(__name__)
@@ -118,24 +117,6 @@ def evaluate_runs(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, flo
 def _run_entry(hits) -> dict[str, float]:
     # ranx orders by score; give the fused order as strictly decreasing scores
     return {h.chunk.chunk_id: float(K + 1 - h.rank) for h in hits}
-
-
-def answer_correct(ans, expected: dict) -> bool:
-    """Does an Answer give the expected regions / value / date?"""
-    from retrieval.answer.extractive import regions_of
-
-    if not ans.supported or not ans.items:
-        return False
-    if "regions" in expected:
-        got = [r for r in regions_of(ans)]
-        want = expected["regions"]
-        return len(got) == len(want) and all(any(g.startswith(w) for g in got) for w in want)
-    if "value" in expected:
-        figs = find_figures(ans.items[0].value)
-        return bool(figs) and abs(figs[0].value - expected["value"]) < 1e-6 and figs[0].unit == expected["unit"]
-    if "date" in expected:
-        return ans.items[0].value == expected["date"]
-    return False
 
 
 @dataclass

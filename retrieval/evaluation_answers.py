@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from retrieval.text.figures import find_figures
 from retrieval.text.normalize import norm_text
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,24 @@ def splits(documents: dict[str, dict], queries) -> dict[str, str]:
     return {q.qid: side(paragraph_key(documents, q.relevant)) for q in queries}
 
 
+def answer_correct(ans, expected: dict) -> bool:
+    """Does an Answer give the expected regions / value / date?"""
+    from retrieval.answer.extractive import regions_of
+
+    if not ans.supported or not ans.items:
+        return False
+    if "regions" in expected:
+        got = [r for r in regions_of(ans)]
+        want = expected["regions"]
+        return len(got) == len(want) and all(any(g.startswith(w) for g in got) for w in want)
+    if "value" in expected:
+        figs = find_figures(ans.items[0].value)
+        return bool(figs) and abs(figs[0].value - expected["value"]) < 1e-6 and figs[0].unit == expected["unit"]
+    if "date" in expected:
+        return ans.items[0].value == expected["date"]
+    return False
+
+
 def _add(table: dict, split: str, group: str, ok: bool) -> None:
     cell = table.setdefault(split, {}).setdefault(group, {"n": 0.0, "correct": 0.0})
     cell["n"] += 1
@@ -107,7 +126,6 @@ def _add(table: dict, split: str, group: str, ok: bool) -> None:
 def evaluate_answers(index, gold, folder: Path, facts_gold: Path | None = None) -> AnswerReport:
     """Ask every gold question, paraphrase and negative; score the facts table."""
     from retrieval.answer.extractive import answer_question
-    from retrieval.evaluation import answer_correct
 
     rep = AnswerReport()
     side_of = splits(index.documents, gold.queries)

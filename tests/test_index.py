@@ -356,3 +356,14 @@ def test_part_scores_are_the_stored_vectors_cosines(fake_index, fake_encoder):
     assert got["no-such-chunk"] == {}
     assert {(c, p): s for c, ps in got.items() for p, s in ps.items()} == pytest.approx(want, abs=1e-5)
     assert any(len(ps) > 1 for ps in got.values())  # sentences, not only paragraphs
+
+
+def test_both_writers_declare_the_writer_protocol(tmp_path):
+    from retrieval.store import Writer, open_writer
+    from retrieval.store.milvus import MilvusWriter
+
+    w = open_writer(tmp_path / "index", {"name": "m", "dim": 4}, {"bm25": {"k1": 1.2, "b": 0.75}})
+    assert isinstance(w, Writer)
+    missing = [m for m in ("known_files", "cached_vectors", "cache_vectors", "delete_documents", "add",
+                           "live_chunks", "changed", "commit", "__enter__", "__exit__") if not hasattr(MilvusWriter, m)]
+    assert missing == []

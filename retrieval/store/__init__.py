@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from retrieval.settings import Settings
-from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Sentence, Store, StoreInfo
+from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Sentence, Store, StoreInfo, Writer
 from retrieval.store.milvus_expr import is_milvus, parse_url
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Sentence",
     "Store",
     "StoreInfo",
+    "Writer",
     "check_target",
     "is_milvus",
     "location_name",
@@ -69,8 +70,8 @@ def check_target(location: str | Path) -> None:
 
 def open_writer(location: str | Path, model: dict, settings: dict, full: bool = False, wait: bool = False,
                 ann_min_vectors: int = Settings.ann_min_vectors, nprobe: int = Settings.nprobe,
-                config: Settings | None = None, ann_storage: str = Settings.ann_storage):
-    """A writer (a context manager, see LocalWriter) for one build into the store at a location.
+                config: Settings | None = None, ann_storage: str = Settings.ann_storage) -> Writer:
+    """A writer (``Writer``: LocalWriter or MilvusWriter) for one build into the store at a location.
 
     Before any reading or embedding, the target is checked: a folder that is neither empty nor
     an index is refused, and so is one that cannot be written.

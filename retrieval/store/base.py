@@ -1,14 +1,14 @@
 """The store seam: what search and answers need from an index, whatever engine holds it.
 
 A backend (the local SQLite + FAISS + BM25 store, or a distributed engine) implements
-``Store`` for reading and ``StoreWriter`` for building. Filters are data (``Filter``),
+``Store`` for reading and ``Writer`` for building. Filters are data (``Filter``),
 translated by each backend into its own query language (SQL, FAISS id selectors, a Milvus
 boolean expression), never Python callables over every chunk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -145,6 +145,26 @@ class StoreInfo:
         return asdict(self)
 
 
+class Readings(Mapping):
+    """pinyin -> the index's words read so, each looked up in the store on demand (no scan of the
+    vocabulary): what ``Store.terms_by_reading`` returns, for English names read by their pinyin."""
+
+    def __init__(self, lookup: Callable[[str], tuple[str, ...]]) -> None:
+        self.lookup = lookup
+
+    def __getitem__(self, key: str) -> tuple[str, ...]:
+        words = self.lookup(key)
+        if not words:
+            raise KeyError(key)
+        return words
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
 @runtime_checkable
 class Store(Protocol):
     """Reading side: one consistent snapshot of an index."""
@@ -197,3 +217,43 @@ class Store(Protocol):
     def facets(self) -> Facets: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Writer(Protocol):
+    """One build into a store (LocalWriter, MilvusWriter): a context manager that writes a new
+    generation and publishes it on ``commit``; leaving without a commit (an error, a kill) keeps
+    the generation readers already use."""
+
+    def __enter__(self) -> Writer: ...
+
+    def __exit__(self, exc_type, exc, tb) -> None: ...
+
+    def known_files(self) -> dict[str, tuple[str, str]]:
+        """Path -> (document id, sha256) of the files the published generation was built from."""
+        ...
+
+    def cached_vectors(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        """Vectors embedded before, by key (passages, sentences, fact subjects)."""
+        ...
+
+    def cache_vectors(self, keys: list[bytes], vecs: np.ndarray) -> None: ...
+
+    def delete_documents(self, doc_ids: Iterable[str]) -> int:
+        """Mark documents deleted in the new generation; the number deleted."""
+        ...
+
+    def add(self, items: list[DocumentData], readings: dict[str, str] | None = None) -> None:
+        """Documents with their chunks, sentences, facts, terms, places and vectors."""
+        ...
+
+    def live_chunks(self) -> int: ...
+
+    def changed(self) -> bool:
+        """Whether anything was added or deleted since the writer opened."""
+        ...
+
+    def commit(self, extra: dict) -> dict:
+        """Publish the new generation (atomically for readers); its manifest."""
+        ...
+

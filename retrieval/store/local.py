@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib import metadata
@@ -48,6 +48,7 @@ from retrieval.store.base import (
     Facets,
     FactQuery,
     Filter,
+    Readings,
     Sentence,
     StoreInfo,
 )
@@ -228,25 +229,6 @@ def _chunk_row(row: tuple) -> Chunk:
     d["end"] = d.pop("end_")
     d["mojibake"] = bool(d["mojibake"])
     return Chunk(**d)
-
-
-class _Readings(Mapping):
-    """pinyin -> words of the index, looked up in SQLite on demand (no scan of the vocabulary)."""
-
-    def __init__(self, store: LocalStore) -> None:
-        self.store = store
-
-    def __getitem__(self, key: str) -> tuple[str, ...]:
-        rows = self.store._q("SELECT term FROM terms WHERE reading = ? AND tid < ?", (key, self.store.n_terms))
-        if not rows:
-            raise KeyError(key)
-        return tuple(r[0] for r in rows)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
 
 
 class LocalStore:
@@ -462,7 +444,8 @@ class LocalStore:
         return tids  # type: ignore[return-value]
 
     def terms_by_reading(self) -> Mapping[str, tuple[str, ...]]:
-        return _Readings(self)
+        return Readings(lambda key: tuple(r[0] for r in self._q(
+            "SELECT term FROM terms WHERE reading = ? AND tid < ?", (key, self.n_terms))))
 
     def chunks(self, chunk_ids: Iterable[str]) -> dict[str, Chunk]:
         ids = list(dict.fromkeys(chunk_ids))

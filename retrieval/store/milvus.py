@@ -34,7 +34,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -49,6 +49,7 @@ from retrieval.store.base import (
     Facets,
     FactQuery,
     Filter,
+    Readings,
     Sentence,
     StoreInfo,
 )
@@ -91,25 +92,6 @@ def _chunk(r: dict) -> Chunk:
     d["end"] = d.pop("end_")
     d["mojibake"] = bool(d["mojibake"])
     return Chunk(**d)
-
-
-class _Readings(Mapping):
-    """pinyin -> the index's words read so, looked up in NAME_terms on demand."""
-
-    def __init__(self, store: MilvusStore) -> None:
-        self.store = store
-
-    def __getitem__(self, key: str) -> tuple[str, ...]:
-        rows = self.store._query(self.store.names.terms, f"reading == {literal(key)} and df > 0", ["term"])
-        if not rows:
-            raise KeyError(key)
-        return tuple(sorted(r["term"] for r in rows))
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
 
 
 class MilvusStore(_Conn):
@@ -228,7 +210,8 @@ class MilvusStore(_Conn):
         return {t: known.get(t, (0, 0))[1] for t in terms}
 
     def terms_by_reading(self) -> Mapping[str, tuple[str, ...]]:
-        return _Readings(self)
+        return Readings(lambda key: tuple(sorted(r["term"] for r in self._query(
+            self.names.terms, f"reading == {literal(key)} and df > 0", ["term"]))))
 
     def stored_vectors(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
         dim = int(self.meta()["model"]["dim"])
