@@ -23,7 +23,7 @@ from retrieval.reading import UnreadableFile, doc_id_for, read_path, scan
 from retrieval.reading.files import Skipped
 from retrieval.settings import Settings
 from retrieval.store import location_name
-from retrieval.store.base import DocumentData, Sentence
+from retrieval.store.base import DocumentData, Sentence, Writer
 from retrieval.text import vocabulary
 from retrieval.text.chunking import chunk_document
 from retrieval.text.facts import FACTS_VERSION
@@ -126,15 +126,6 @@ def _vector_key(model_rev: str, text: str) -> bytes:
 
 
 
-@dataclass
-class _Pending:
-    """Documents read and processed, waiting for their vectors."""
-
-    docs: list[tuple[Document, str, list[Chunk], list, list[Sentence], list[tuple[str, ...]],
-                     list[tuple[str, ...]], list[str], np.ndarray, np.ndarray]] = field(default_factory=list)
-    n_texts: int = 0
-
-
 def _prepare(doc: Document, settings: Settings) -> tuple:
     from retrieval.text.facts import extract_facts
     from retrieval.text.regions import attribute_regions, mentions
@@ -146,6 +137,154 @@ def _prepare(doc: Document, settings: Settings) -> tuple:
     places = [tuple(dict.fromkeys(p.name for p in mentions(c.norm))) for c in chunks]
     texts, owner, part = dense_units(chunks, settings)
     return chunks, facts, sentences, terms, places, texts, owner, part
+
+
+@dataclass
+class _Pending:
+    """Documents read and processed, waiting for their vectors."""
+
+    docs: list[tuple[Document, str, list[Chunk], list, list[Sentence], list[tuple[str, ...]],
+                     list[tuple[str, ...]], list[str], np.ndarray, np.ndarray]] = field(default_factory=list)
+    n_texts: int = 0
+
+
+@dataclass
+class _Counts:
+    """What a build did so far."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    embedded: int = 0
+    reused: int = 0
+    embed_s: float = 0.0
+
+
+class BuildPipeline:
+    """One build, stage by stage: ``plan`` (which files are new, changed or gone), ``read`` (a file
+    through its reader, chunks, facts, tokens and places), ``embed`` (a batch's vectors, from the
+    cache or the encoder, then handed to the writer) and ``finish`` (publish the generation).
+    ``build_index`` runs them in that order; the writer keeps the served generation until
+    ``finish`` commits (a failure or a kill anywhere before leaves it as it was)."""
+
+    def __init__(self, settings: Settings, encoder: Encoder, writer: Writer, model: dict,
+                 note: Callable[[str, float], None]) -> None:
+        self.settings, self.encoder, self.w, self.model, self.note = settings, encoder, writer, model, note
+        self.rev = model_revision(model)
+        self.pending = _Pending()
+        self.counts = _Counts()
+        self.skipped: list[Skipped] = []
+        self.removed: list[str] = []
+
+    def plan(self, paths: list[Path]) -> list[tuple[Path, str, str]]:
+        """(path, sha256, "added"/"changed") of the files to read; gone and changed documents are
+        deleted from the new generation. Files are known by document id (their path under the
+        corpus), so a corpus folder that moved, or an index copied beside a copy of its corpus, is
+        still up to date."""
+        corpus = self.settings.corpus
+        known = {doc_id: digest for doc_id, digest in self.w.known_files().values()}
+        seen: set[str] = set()
+        todo: list[tuple[Path, str, str]] = []
+        for p in paths:
+            try:
+                data = p.read_bytes()
+            except OSError as exc:
+                self.skipped.append(Skipped(str(p), exc.strerror or str(exc)))
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            doc_id = doc_id_for(p, corpus)
+            seen.add(doc_id)
+            old = known.get(doc_id)
+            if old != digest:
+                todo.append((p, digest, "changed" if old is not None else "added"))
+        self.removed = [d for d in known if d not in seen]
+        changed_ids = [doc_id_for(p, corpus) for p, _h, s in todo if s == "changed"]
+        self.w.delete_documents(self.removed + changed_ids)
+        self.counts.unchanged = len(seen) - len(todo)
+        self.counts.removed = len(self.removed)
+        return todo
+
+    def read(self, path: Path, digest: str, status: str) -> None:
+        """Read and prepare one file; a batch full of texts is embedded and written."""
+        try:
+            doc = read_path(path, self.settings.corpus, self.settings.max_file_bytes)
+        except UnreadableFile as exc:
+            self.skipped.append(Skipped(str(path), str(exc)))
+            return
+        prepared = _prepare(doc, self.settings)
+        if not prepared[0]:
+            self.skipped.append(Skipped(str(path), "no readable text"))
+            return
+        if status == "added":
+            self.counts.added += 1
+        else:
+            self.counts.changed += 1
+        self.pending.docs.append((doc, digest, *prepared))
+        self.pending.n_texts += len(prepared[5])
+        if self.pending.n_texts >= BATCH_TEXTS:
+            self.embed()
+
+    def _vectors(self, keys: list[bytes], texts: list[str], encode) -> tuple[dict[bytes, np.ndarray], int, int]:
+        """Vectors by key: the cached ones, the rest encoded once each and cached; with how many
+        keys were encoded and how many texts took a cached vector."""
+        have = self.w.cached_vectors(list(dict.fromkeys(keys)))
+        reused = sum(1 for k in keys if k in have)
+        first: dict[bytes, int] = {}
+        for i, k in enumerate(keys):
+            if k not in have:
+                first.setdefault(k, i)
+        if first:
+            te = time.perf_counter()
+            vecs = encode([texts[i] for i in first.values()])
+            self.counts.embed_s += time.perf_counter() - te
+            self.w.cache_vectors(list(first), vecs)
+            have.update(zip(first, vecs, strict=True))
+        return have, len(first), reused
+
+    def embed(self) -> None:
+        """Vectors of the pending documents' texts and of their facts' subjects, then the writer."""
+        pending = self.pending
+        if not pending.docs:
+            return
+        texts = [t for d in pending.docs for t in d[7]]
+        keys = [_vector_key(self.rev, t) for t in texts]
+        have, embedded, reused = self._vectors(keys, texts,
+                                               lambda xs: self.encoder.encode_passages(xs, progress=False))
+        self.counts.embedded += embedded
+        self.counts.reused += reused
+        # each distinct subject of the facts once, as a question's measured phrase is encoded
+        # (retrieval/answer/subjects.py reads them back instead of encoding them per question)
+        subjects = list(dict.fromkeys(f.subject for d in pending.docs for f in d[3] if f.subject))
+        self._vectors([subject_key(self.rev, x) for x in subjects], subjects, self.encoder.encode_queries)
+        items, i = [], 0
+        for doc, digest, chunks, facts, sentences, terms, places, dtexts, owner, part in pending.docs:
+            vecs = np.stack([have[k] for k in keys[i : i + len(dtexts)]]) if dtexts else \
+                np.zeros((0, self.model["dim"]), np.float32)
+            i += len(dtexts)
+            items.append(DocumentData(doc, digest, tuple(chunks), tuple(facts), tuple(sentences), tuple(terms),
+                                      tuple(places), vecs, owner, part))
+        self.w.add(items, _readings({t for it in items for ts in it.terms for t in ts}))
+        pending.docs.clear()
+        pending.n_texts = 0
+
+    def finish(self, n_files: int, t0: float) -> dict | None:
+        """Publish the new generation (its manifest), or None when nothing changed."""
+        self.embed()
+        if not self.w.changed():
+            return None
+        corpus = self.settings.corpus
+        if self.w.live_chunks() == 0:  # leaving without commit keeps the served generation
+            raise UserError(f"no readable text under {corpus} ({n_files} files, {len(self.skipped)} skipped): "
+                            "add documents and run `policyqa build` again; the previous index is kept")
+        self.note("writing the index", 0.92)
+        c = self.counts
+        return self.w.commit({
+            "corpus": str(corpus), "skipped": [asdict(s) for s in self.skipped],
+            "build_seconds": round(time.perf_counter() - t0, 2),
+            "last_build": {"added": c.added, "changed": c.changed, "removed": c.removed, "unchanged": c.unchanged,
+                           "embedded": c.embedded, "reused": c.reused},
+        })
 
 
 def _readings(terms: set[str]) -> dict[str, str]:
@@ -192,7 +331,6 @@ def build_index(
                                   int8=settings.encoder_int8, device=settings.device,
                                   gpu_batch_size=settings.gpu_batch_size)
     model = _describe(encoder)
-    rev = model_revision(model)
     note("scanning the corpus", 0.0)
     paths, skipped = scan(corpus)
     indexed = index_settings(settings)
@@ -200,118 +338,25 @@ def build_index(
     with open_writer(target, model, indexed, full=full, wait=False,
                      ann_min_vectors=settings.ann_min_vectors, nprobe=settings.nprobe, config=settings,
                      ann_storage=settings.ann_storage) as w:
-        # files are known by document id (their path under the corpus), so a corpus folder that
-        # moved, or an index copied beside a copy of its corpus, is still up to date
-        known = {doc_id: digest for doc_id, digest in w.known_files().values()}
-        seen: set[str] = set()
-        todo: list[tuple[Path, str, str]] = []  # path, hash, status
-        for p in paths:
-            try:
-                data = p.read_bytes()
-            except OSError as exc:
-                skipped.append(Skipped(str(p), exc.strerror or str(exc)))
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            doc_id = doc_id_for(p, corpus)
-            seen.add(doc_id)
-            old = known.get(doc_id)
-            if old == digest:
-                continue
-            todo.append((p, digest, "changed" if old is not None else "added"))
-        removed = [d for d in known if d not in seen]
-        changed_ids = [doc_id_for(p, corpus) for p, _h, s in todo if s == "changed"]
-        w.delete_documents(removed + changed_ids)
-        unchanged = len(seen) - len(todo)
-        pending = _Pending()
-        embedded = reused = 0
-        embed_s = 0.0
-        added_n = changed_n = 0
-
-        def flush() -> None:
-            nonlocal embedded, reused, embed_s
-            if not pending.docs:
-                return
-            texts = [t for d in pending.docs for t in d[7]]
-            keys = [_vector_key(rev, t) for t in texts]
-            have = w.cached_vectors(list(dict.fromkeys(keys)))
-            need = [i for i, k in enumerate(keys) if k not in have]
-            uniq_need = list(dict.fromkeys(keys[i] for i in need))
-            if uniq_need:
-                first = {}
-                for i in need:
-                    first.setdefault(keys[i], i)
-                te = time.perf_counter()
-                vecs = encoder.encode_passages([texts[first[k]] for k in uniq_need], progress=False)
-                embed_s += time.perf_counter() - te
-                w.cache_vectors(uniq_need, vecs)
-                have.update(zip(uniq_need, vecs, strict=True))
-            embedded += len(uniq_need)
-            reused += len(texts) - len(need)
-            # each distinct subject of the facts once, as a question's measured phrase is encoded
-            # (retrieval/answer/subjects.py reads them back instead of encoding them per question)
-            subjects = list(dict.fromkeys(f.subject for d in pending.docs for f in d[3] if f.subject))
-            skeys = [subject_key(rev, x) for x in subjects]
-            known_s = w.cached_vectors(skeys)
-            fresh = [(k, x) for k, x in zip(skeys, subjects, strict=True) if k not in known_s]
-            if fresh:
-                te = time.perf_counter()
-                w.cache_vectors([k for k, _ in fresh], encoder.encode_queries([x for _, x in fresh]))
-                embed_s += time.perf_counter() - te
-            items, i = [], 0
-            for doc, digest, chunks, facts, sentences, terms, places, dtexts, owner, part in pending.docs:
-                vecs = np.stack([have[k] for k in keys[i : i + len(dtexts)]]) if dtexts else \
-                    np.zeros((0, model["dim"]), np.float32)
-                i += len(dtexts)
-                items.append(DocumentData(doc, digest, tuple(chunks), tuple(facts), tuple(sentences), tuple(terms),
-                                          tuple(places), vecs, owner, part))
-            w.add(items, _readings({t for it in items for ts in it.terms for t in ts}))
-            pending.docs.clear()
-            pending.n_texts = 0
-
+        run = BuildPipeline(settings, encoder, w, model, note)
+        run.skipped = skipped
+        todo = run.plan(paths)
         bar = _bar(len(todo), progress)
         for n, (p, digest, status) in enumerate(todo, start=1):
-            try:
-                doc = read_path(p, corpus, settings.max_file_bytes)
-            except UnreadableFile as exc:
-                skipped.append(Skipped(str(p), str(exc)))
-                bar.update(1)
-                continue
-            prepared = _prepare(doc, settings)
-            if not prepared[0]:
-                skipped.append(Skipped(str(p), "no readable text"))
-                bar.update(1)
-                continue
-            if status == "added":
-                added_n += 1
-            else:
-                changed_n += 1
-            pending.docs.append((doc, digest, *prepared))
-            pending.n_texts += len(prepared[5])
-            if pending.n_texts >= BATCH_TEXTS:
-                flush()
+            run.read(p, digest, status)
             bar.update(1)
             note(f"reading and embedding {n}/{len(todo)} files", 0.05 + 0.85 * n / max(1, len(todo)))
-        flush()
+        man = run.finish(len(paths), t0)
         bar.close()
-        if not w.changed():
-            return BuildReport(location_name(target), len(paths), skipped, 0, 0, 0, time.perf_counter() - t0,
-                               unchanged=unchanged, embed_seconds=embed_s)
-        if w.live_chunks() == 0:  # leaving without commit keeps the served generation
-            raise UserError(f"no readable text under {corpus} ({len(paths)} files, {len(skipped)} skipped): "
-                            "add documents and run `policyqa build` again; the previous index is kept")
-        note("writing the index", 0.92)
-        man = w.commit({
-            "corpus": str(corpus), "skipped": [asdict(s) for s in skipped],
-            "build_seconds": round(time.perf_counter() - t0, 2),
-            "last_build": {"added": added_n, "changed": changed_n, "removed": len(removed), "unchanged": unchanged,
-                           "embedded": embedded, "reused": reused},
-        })
+    c = run.counts
+    if man is None:
+        return BuildReport(location_name(target), len(paths), run.skipped, 0, 0, 0, time.perf_counter() - t0,
+                           unchanged=c.unchanged, embed_seconds=c.embed_s)
     note("done", 1.0)
     counts = man["counts"]
-    return BuildReport(location_name(target), len(paths), skipped, counts["documents"], counts["chunks"],
-                       counts["facts"],
-                       time.perf_counter() - t0, added_n, changed_n, len(removed), unchanged, embedded, reused,
-                       man["generation"], embed_s)
+    return BuildReport(location_name(target), len(paths), run.skipped, counts["documents"], counts["chunks"],
+                       counts["facts"], time.perf_counter() - t0, c.added, c.changed, c.removed, c.unchanged,
+                       c.embedded, c.reused, man["generation"], c.embed_s)
 
 
 def _describe(encoder: Encoder) -> dict:
