@@ -69,9 +69,9 @@ class Candidate:
 
 
 def facts_for(index: Index, where: Filter | None = None, unit: str | None = None,
-              limit: int | None = None) -> list[Fact]:
+              limit: int | None = None, units: tuple[str, ...] = ()) -> list[Fact]:
     """Facts the filter selects (regions at any level, in either script or short as 广安; documents,
-    outlets, dates) and/or with a unit, selected by the store."""
+    outlets, dates) and/or with a unit (or any of ``units``), selected by the store."""
     where = where or Filter()
     regions = []
     for region in where.regions:
@@ -79,7 +79,7 @@ def facts_for(index: Index, where: Filter | None = None, unit: str | None = None
         places = mentions(name)
         regions.append(places[0].name if places else name)
     return index.facts_where(FactQuery(
-        regions=tuple(regions), units=(normalize(unit).text,) if unit else (), doc_ids=where.doc_ids,
+        regions=tuple(regions), units=((normalize(unit).text,) if unit else ()) + units, doc_ids=where.doc_ids,
         outlets=where.outlets, date_from=where.date_from, date_to=where.date_to, limit=limit))
 
 
@@ -386,7 +386,7 @@ def _dimension_units(unit: str) -> tuple[str, ...]:
     return tuple(u for u, (d, _) in DIMENSIONS.items() if d == dim) or (unit,)
 
 
-def _regions_from_facts(index: Index, q: Question, hits: list[Hit], where: Filter | None) -> Answer:
+def _regions_from_facts(index: Index, q: Question, sup: Support, hits: list[Hit], where: Filter | None) -> Answer:
     """Regions whose facts state the question's figure (or satisfy its comparison) for a subject that
     means what the question measures; each region quoted with its sentence.
 
@@ -394,10 +394,8 @@ def _regions_from_facts(index: Index, q: Question, hits: list[Hit], where: Filte
     narrow them in the store, the subject's meaning picks among what is left.
     """
     asked = q.comparison[1] if q.comparison is not None else q.figures[0]
-    facts = facts_for(index, where)
-    units = set(_dimension_units(asked.unit))
-    cands = [f for f in facts if f.unit in units and f.unit != "日期" and unit_fits(asked.unit, f.unit)
-             and _figure_matches(q, f)]
+    facts = facts_for(index, where, units=_dimension_units(asked.unit))  # the store narrows by unit
+    cands = [f for f in facts if unit_fits(asked.unit, f.unit) and _figure_matches(q, f)]
     # the change bound to the figure: in Chinese the verb before it ("增长超过20%"); in English
     # the question's verb when the figure is a rate or a change "by" an amount ("grew by more than
     # 20%"), not a verb of collecting or producing ("raised 1.5 billion yuan")
@@ -436,7 +434,6 @@ def _regions_from_facts(index: Index, q: Question, hits: list[Hit], where: Filte
     ordered = sorted((f for _, f in best.values()), key=lambda f: (f.doc_id, f.start, f.region))
     if not ordered:
         return _unsupported(q, hits, "语料中没有地区对这一项给出这个数字")
-    sup = support_for(q, hits, index.store.term_df, int(index.store.info().counts.get("chunks", 0)))
     items = tuple(_fact_item(index, f, sup) for f in ordered)
     line = "；".join(f"{f.region}（{'，'.join(x for x in (f.period, f.phrase) if x)}）" for f in ordered)
     return Answer(q.text, q.kind, line, items, tuple(hits), True)
@@ -541,7 +538,7 @@ def _answer(index: Index, q: Question, query: str, hits: list[Hit], mode: str, a
         # else the facts of the whole index whose subject means it (chosen so on dev questions:
         # scripts/subject_threshold.py, README "Measured")
         listed = _regions_with_figure(index, q, sup, hits)
-        return listed if listed.supported else _regions_from_facts(index, q, hits, where)
+        return listed if listed.supported else _regions_from_facts(index, q, sup, hits, where)
     if q.kind == "which_regions":
         return _regions_by_text(index, q, sup, hits)
     if q.kind in ("how_many", "when"):
