@@ -24,6 +24,7 @@ from retrieval.types import Fact
 
 FIELDS = ("subject", "direction", "qualifier", "period", "year")
 NATIONAL = {"", "全国", "中国", "我国"}
+SAME_UNIT = {"个工作日": "工作日", "百分点": "个百分点", "％": "%"}  # one unit written two ways
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def load_facts_gold(folder: Path) -> FactsGold:
 def base_quantity(value: float, unit: str) -> tuple[str, float]:
     """(dimension, value in base units), a 万/亿 written into a unit included ("300万吨" -> 吨, 3e6)."""
     unit = norm_text(unit)
+    unit = SAME_UNIT.get(unit, unit)
     if unit not in DIMENSIONS and len(unit) > 1 and unit[0] in "万亿" and unit not in ("万亿元",):
         mult = 1e4 if unit[0] == "万" else 1e8
         rest = unit[1:]
@@ -222,10 +224,12 @@ def markdown(scores: dict) -> list[str]:
     return out
 
 
-def score_region_questions(index, queries, paraphrases=(), split_of: dict[str, str] | None = None) -> dict:
+def score_region_questions(index, queries, paraphrases=(), split_of: dict[str, str] | None = None,
+                           splits: tuple[str, ...] = ("dev", "test")) -> dict:
     """Which-regions questions with expected regions: recall and precision of the regions listed
     (micro-averaged), and the share refused, per split and language group (zh: either script; en;
-    paraphrases). A listed region is right when it is an expected one (canonical names)."""
+    paraphrases). A listed region is right when it is an expected one (canonical names). Only the
+    questions of ``splits`` are asked (tuning asks dev alone)."""
     from retrieval.answer.extractive import answer_question, regions_of
 
     split_of = split_of or {}
@@ -239,6 +243,8 @@ def score_region_questions(index, queries, paraphrases=(), split_of: dict[str, s
     out: dict[str, dict[str, float]] = {}
     misses: list[str] = []
     for query, split, group, want in asked:
+        if split not in splits:
+            continue
         ans = answer_question(index, query)
         got = {region_key(r) for r in regions_of(ans)} if ans.supported else set()
         wanted = {region_key(r) for r in want}
