@@ -6,7 +6,7 @@ from __future__ import annotations
 from retrieval.reading import read_bytes
 from retrieval.text.chunking import chunk_document
 from retrieval.text.facts import extract_facts
-from retrieval.text.regions import attribute_regions, document_region
+from retrieval.text.regions import attribute_regions, document_region, named_places, subject_region
 
 
 def read(text: str, title: str = "一篇报道"):
@@ -55,3 +55,34 @@ def test_an_opening_without_a_place_gives_way_to_the_place_the_text_names_most()
     doc = read(opening + "在黑龙江省五常市民乐乡，农民收入增长。\n\n五常市大米远近闻名。")
     assert document_region(doc).name == "五常市"
     assert document_region(read(opening + "后来去了沈阳一次。")) is None  # named once: not enough
+
+
+def test_a_place_in_a_name_is_not_what_a_text_is_about():
+    names = [p.name for p in named_places("邯郸钢铁公司兼并了舞阳钢铁公司,《上海市条例》出台,会议在北京举行,沧州市增长9%。")]
+    assert names == ["沧州市"]
+
+
+def test_an_opening_that_names_three_provinces_is_about_the_country():
+    doc = read("获奖者是:内蒙古奈曼旗青年;天津大学研究生;湖南永顺教师;贵州从江青年。\n\n奈曼旗治沙。")
+    assert document_region(doc) is None
+    assert document_region(read("内蒙古奈曼旗青年治沙,造林十万亩。")).name == "奈曼旗"
+
+
+
+def test_a_list_of_things_takes_its_figures_in_order():
+    got = [(f.subject, f.value) for f in extract_of("多乡一品,如某乡重点抓香蕉、荔枝、龙眼,面积分别达8.1万亩、30万亩和15万亩。")]
+    assert got == [("香蕉面积", 81000.0), ("荔枝面积", 300000.0), ("龙眼面积", 150000.0)]
+
+
+def test_figures_after_respectively_take_the_subjects_before():
+    got = [(f.subject, f.value) for f in extract_of("全年完成投资160亿元,竣工面积2322万平方米,比上年分别增长2.72%和3.98%。")]
+    assert [s for s, v in got if v in (2.72, 3.98)] == [s for s, v in got if v in (160.0, 2.322e7)]
+
+
+def test_a_speakers_tag_is_not_the_paragraphs_subject():
+    assert subject_region("王某(沧州市副市长):山东省寿光市全市蔬菜种植面积达到55万亩。").name == "寿光市"
+
+
+def extract_of(text: str):
+    doc = read(text)
+    return [f for f in extract_facts([doc], attribute_regions([doc], chunk_document(doc))) if f.unit != "日期"]

@@ -91,6 +91,13 @@ def test_a_single_figure_has_no_upper_bound():
     ("弃耕抛荒连续两年以上", 2.0, None, "年"),  # a span of years
     ("1600多名报考者", 1600.0, None, "名"),
     ("收受3万港币", 30000.0, None, "港币"),
+    ("公示期为三个工作日", 3.0, None, "工作日"),  # one numeral before 个工作日/个月 is a duration
+    ("应当在两个月内召开会议", 2.0, None, "个月"),
+    ("种了三四千亩的果树", 3000.0, 4000.0, "亩"),  # neighbouring numerals are a range
+    ("争取在今后两三年内完成", 2.0, 3.0, "年"),
+    ("价值千余元的药品", 1000.0, None, "元"),  # a round number alone before 余/多
+    ("不足规定人数的三分之二", 0.666667, None, ""),  # a fraction: a share with no unit
+    ("6个人分成两方", 6.0, None, "人"),
 ])
 def test_more_ways_of_writing_an_amount(text, value, high, unit):
     f = one(text)
@@ -101,6 +108,13 @@ def test_more_ways_of_writing_an_amount(text, value, high, unit):
     "第三十三条破坏性地震发生后", "第二次全体会议", "我的考分排第347名",  # ordinals
     "年销售十几亿或几十亿的出版集团",  # vague numbers
     "1997年是关键的一年", "97年全省",  # years of the calendar, a year as a whole
+    "落实五个一工程",  # one numeral before 个 in a name
 ])
 def test_what_is_not_an_amount(text):
     assert find_figures(text) == []
+
+
+def test_more_than_a_number_of_months_is_approximate():
+    f = one("6个多月来的实际情形")
+    assert (f.value, f.unit, f.approx) == (6.0, "个月", True)
+

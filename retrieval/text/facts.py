@@ -7,11 +7,11 @@ import re
 
 from retrieval.text.figures import find_dates, find_figures
 from retrieval.text.normalize import normalize, split_sentences
-from retrieval.text.regions import DATELINE, Place, mentions, subject_region
+from retrieval.text.regions import DATELINE, Place, mentions, named_places, subject_region
 from retrieval.types import Chunk, Document, Fact
 
 # Recorded with the index's settings: a change to how facts are read rebuilds the index in full
-FACTS_VERSION = "facts-general-2"
+FACTS_VERSION = "facts-general-3"
 PERIODS = re.compile(
     r"一季度|二季度|三季度|四季度|第[一二三四]季度|首季|上半年|下半年|全年|年底前|年内|今年|明年|"
     r"前\d+个月|\d{1,2}-\d{1,2}月份?|\d{1,2}月份|\d{4}年(?:底|末)?|每月|每周|每年|每半月|每半个月|年底"
@@ -38,7 +38,7 @@ SUBJECT_TRIM_TAIL = re.compile(
 )
 # a clause that is all verb ("处", "并处", "投资", "期限为"): what the figure is about follows it
 VERB_ONLY = re.compile(r"^(?:处以?|并处|罚|罚款|可以|应当|责令|给予|对|其中|分别|各|每)?$")
-NATIONAL = re.compile(r"全国|我国")
+NATIONAL = re.compile(r"全国(?!各地)|我国")  # "全国各地客商到钦州": from everywhere, not national
 
 
 def _table_clause(row: str, pos: int) -> str:
@@ -139,7 +139,7 @@ def enumerated(places: list[Place], norm: str) -> list[Place]:
 def _places(text: str) -> list[Place]:
     """The places a sentence names, less a news dateline's ("本报北京1月5日讯": where it was filed)."""
     dateline = DATELINE.match(text)
-    return [p for p in mentions(text) if dateline is None or p.start >= dateline.end()]
+    return [p for p in named_places(text, organisations=False) if dateline is None or p.start >= dateline.end()]
 
 
 def sentence_places(text: str, before: int, chunk_level: int) -> list[Place]:
@@ -204,6 +204,44 @@ def figure_places(text: str, figs: list, chunk_level: int) -> list[list[Place]]:
     return out
 
 
+LISTED_THEN_RESPECTIVELY = re.compile(
+    r"(?P<items>(?:[^\s\d,，;；。:：、和及与]{1,8}[、和及与]){1,9}[^\s\d,，;；。:：、和及与]{1,8})"
+    r"[,，]?(?P<head>[^\s\d,，;；。:：、和及与]{0,8}?)分别$")
+FIGURE_GAP = re.compile(r"[、和及与,，\s]*")
+
+
+def respective_subjects(text: str, figs: list) -> dict[int, str | int]:
+    """Figure index -> its subject where a list takes a list of figures in order ("分别"): a list
+    of things names them ("香蕉、荔枝、龙眼，面积分别达8.1万亩、30万亩和15万亩" gives 香蕉面积, 荔枝面积,
+    龙眼面积); with no list, the figures before take them in order ("投资160亿元，竣工面积2322万平方米，
+    比上年分别增长2.72%和3.98%": an int, the index of the figure whose subject it takes). A list of
+    places is paired by ``figure_places`` instead."""
+    out: dict[int, str | int] = {}
+    for k in (m.start() for m in re.finditer("分别", text)):
+        first = next((i for i, f in enumerate(figs) if f.start > k and f.unit != "日期"), None)
+        if first is None:
+            continue
+        run = [first]
+        while run[-1] + 1 < len(figs) and FIGURE_GAP.fullmatch(text[figs[run[-1]].end : figs[run[-1] + 1].start]):
+            run.append(run[-1] + 1)
+        if len(run) < 2:
+            continue
+        m = LISTED_THEN_RESPECTIVELY.search(text, 0, k + 2)
+        items = re.split("[、和及与]", m.group("items")) if m else []
+        if len(items) == len(run):
+            width = max(len(x) for x in items[1:])
+            items[0] = items[0][-width:]  # "重点抓香蕉": the first item without the verb before it
+            if any(mentions(x) for x in items):
+                continue
+            head = SUBJECT_TRIM_HEAD.sub("", m.group("head")).strip()
+            out.update({i: item + head for i, item in zip(run, items, strict=True)})
+            continue
+        before = [i for i, f in enumerate(figs) if f.end <= k and f.unit != "日期" and i not in out]
+        if len(before) == len(run) and not re.search("[、和及与]", text[figs[before[-1]].end : k]):
+            out.update(dict(zip(run, before, strict=True)))
+    return out
+
+
 def _chunk_for(chunks: list[Chunk], pos: int) -> Chunk | None:
     for c in chunks:
         if c.start <= pos < c.end:
@@ -240,16 +278,21 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
             found.sort(key=lambda f: f.start)
             per_figure = figure_places(text, found, chunk_level) if line.kind != "table" else [[] for _ in found]
             prev_subject = ""
-            for fig, places in zip(found, per_figure, strict=True):
+            respective = respective_subjects(text, found) if "分别" in text else {}
+            subjects: dict[int, str] = {}
+            for n, (fig, places) in enumerate(zip(found, per_figure, strict=True)):
                 if line.kind == "table":
                     clause = _table_clause(text, fig.start)
                 else:
                     breaks = [m.end() for m in CLAUSE_BREAK.finditer(text, 0, fig.start)]
                     clause = text[(breaks[-1] if breaks else 0) : fig.start]
-                subject = counted_noun(text, fig) or subject_of(clause)
+                named = respective.get(n)
+                subject = (named if isinstance(named, str) else subjects.get(named, "") if named is not None else ""
+                           ) or counted_noun(text, fig) or subject_of(clause)
                 if len(subject) < 2 or VERB_ONLY.match(subject):
                     subject = counted_noun(text, fig, any_unit=True) or prev_subject or subject
                 prev_subject = subject if fig.unit != "日期" else prev_subject
+                subjects[n] = subject
                 # the sentence's own places, then the paragraph's (its subject, heading, article);
                 # a statement about the whole country is national, whatever the paragraph's place
                 national = not places and fig.unit != "日期" and NATIONAL.search(text[: fig.start]) is not None

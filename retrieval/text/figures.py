@@ -15,9 +15,10 @@ from dataclasses import dataclass
 UNIT_ALIASES = {
     "％": "%", "%": "%", "百分点": "个百分点", "个百分点": "个百分点",
     "个工作日": "工作日", "工作日": "工作日", "万亿": "万亿元", "亿": "亿元", "万": "万",
+    "个人": "人", "个多月": "个月", "个多小时": "个小时",
 }
-UNITS = ("个百分点|百分点|%|％|亿美元|万美元|美元|万亿元|万亿|亿元|万元|千元|元|家|个工作日|工作日|户|场|项|天|个月|"
-         "个小时|小时|分钟|个|条|台|套|倍|人次|人|名|吨|千瓦时|千瓦|平方公里|平方米|亩|公里|公斤|册|所|座|辆|件|次|张|"
+UNITS = ("个百分点|百分点|%|％|亿美元|万美元|美元|万亿元|万亿|亿元|万元|千元|元|家|个工作日|工作日|户|场|项|天|"
+         "个多月|个月|个多小时|个小时|小时|分钟|个人(?![民才口])|个|条|台|套|倍|人次|人|名|吨|千瓦时|千瓦|平方公里|平方米|亩|公里|公斤|册|所|座|辆|件|次|张|"
          "艘|架|栋|港元|港币|日元|欧元|亿|万")
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿点"
 # what a 万/亿 may multiply ("1.6万户", "8012万平方米"); money has its own units (万元, 亿美元)
@@ -39,14 +40,21 @@ ARABIC = (
     rf"(?:(?P<mult>万|亿){APPROX}(?P<munit>{COUNTED})|{APPROX.replace('approx', 'approx2')}(?P<unit>{UNITS}))"
 )
 MAX_CN_DIGITS = 12  # 一千二百三十四万五千六百 is 12; a longer run of numerals is not a figure
-# one Chinese digit before 个 is mostly idiom ("三个多月", "五个一"), not a figure
-CHINESE = (rf"(?<![{CN_DIGITS}])(?P<cnum>[{CN_DIGITS}]{{2,{MAX_CN_DIGITS}}}|[二三四五六七八九十两](?!个))"
+# one Chinese digit before 个 is mostly idiom ("五个一", "两个文明"), not a figure; 个月, 个工作日 and
+# 个小时 are durations ("六个月")
+# a round number alone when 余/多 follows ("千余元", "万余人"); two neighbouring numerals are a
+# range ("两三年", "三四千亩": 3,000 to 4,000)
+CHINESE = (rf"(?<![{CN_DIGITS}])(?P<cnum>[{CN_DIGITS}]{{2,{MAX_CN_DIGITS}}}"
+           rf"|[二三四五六七八九十两](?!个(?!月|工作日|小时|多月|多小时))|[十百千万](?=[余多]))"
            rf"(?P<capprox>余|多)?(?P<cunit>{UNITS})")
+# a fraction ("三分之二", "三分之一"): a share with no unit
+FRACTION = rf"(?<![{CN_DIGITS}])(?P<fden>[{CN_DIGITS}]{{1,3}})分之(?P<fnum>[{CN_DIGITS}]{{1,3}})(?![{CN_DIGITS}])"
+NEIGHBOURS = re.compile(r"^(?P<a>[一二两三四五六七八])(?P<b>[二三四五六七八九])(?P<mult>[十百千万]|百万|千万)?$")
 PERCENT_CN = rf"百分之(?P<pnum>[{CN_DIGITS}]{{1,{MAX_CN_DIGITS}}})(?![{CN_DIGITS}])"
 # a short span of years ("3年", "两年以上", "五年内"); a year of the calendar ("1997年", "九七年") is not one
 YEARS = (rf"(?<![\d{CN_DIGITS}.·])(?P<ynum>\d{{1,2}}|[一二三四五六七八九十两]{{2,3}}|[二三四五六七八九十两])"
          rf"(?P<yapprox>多|余)?(?P<yunit>年)(?![\d月底末初代级度前后份])")
-FIGURE = re.compile(rf"{ARABIC}|{PERCENT_CN}|{CHINESE}|{YEARS}")
+FIGURE = re.compile(rf"{ARABIC}|{PERCENT_CN}|{FRACTION}|{CHINESE}|{YEARS}")
 MAX_YEARS = 50  # "97年" is a year written short, not 97 years
 DATE = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日|(?P<end>底前|底|中旬|上旬|下旬))?(?:份)?")
 DOWN = ("下降", "减少", "降低", "回落", "下滑", "压缩", "缩短", "缩减", "降幅", "降至", "降到", "减")
@@ -131,9 +139,23 @@ def _num(s: str) -> float:
     return float(s.replace(",", "").replace("−", "-").replace("·", "."))
 
 
+def _cn_range(num: str) -> tuple[float, float] | None:
+    """Two neighbouring numerals as a range: "两三" -> (2, 3), "三四千" -> (3000, 4000)."""
+    m = NEIGHBOURS.match(num)
+    if not m:
+        return None
+    a, b = (_cn(m.group(x)) for x in ("a", "b"))
+    if a is None or b is None or b != a + 1:
+        return None
+    scale = _cn("一" + m.group("mult")) if m.group("mult") else 1.0
+    return (a * scale, b * scale) if scale else None
+
+
 def _cn(num: str) -> float | None:
     import cn2an
 
+    if num in ("百", "千", "万"):
+        num = "一" + num
     try:
         value = float(cn2an.cn2an(num, "smart"))
     except (ValueError, KeyError, IndexError, TypeError, OverflowError):
@@ -159,24 +181,35 @@ def find_figures(text: str) -> list[Figure]:
             scale = {"万": 1e4, "亿": 1e8}.get(m.group("mult") or "", 1.0)
             value = _num(m.group("num")) * scale
             unit = m.group("munit") if m.group("mult") else m.group("unit")
+            approx = approx or "多" in unit
             if m.group("num2") is not None:
                 value, high = sorted((value, _num(m.group("num2")) * scale))
         elif m.group("ynum") is not None:
             ynum = m.group("ynum")
-            v = float(ynum) if ynum.isdigit() else _cn(ynum)
+            span = None if ynum.isdigit() else _cn_range(ynum)
+            v = float(ynum) if ynum.isdigit() else span[0] if span else _cn(ynum)
             if v is None or v > MAX_YEARS:
                 continue
             value, unit = v, "年"
+            high = span[1] if span else None
+        elif m.group("fden") is not None:
+            den, num = _cn(m.group("fden")), _cn(m.group("fnum"))
+            if not den or num is None:
+                continue
+            value, unit = round(num / den, 6), ""
         elif m.group("pnum") is not None:
             v = _cn(m.group("pnum"))
             if v is None:
                 continue
             value, unit = v, "%"
         else:
-            v = _cn(m.group("cnum"))
+            span = _cn_range(m.group("cnum"))
+            v = span[0] if span else _cn(m.group("cnum"))
             if v is None:
                 continue
             value, unit = v, m.group("cunit")
+            high = span[1] if span else None
+            approx = approx or "多" in unit
         if not math.isfinite(value):  # unreachable with the digit bounds above; kept as the invariant
             continue
         unit = UNIT_ALIASES.get(unit, unit)

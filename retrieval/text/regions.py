@@ -23,7 +23,9 @@ STOP_NAMES = frozenset({"城区", "郊区", "矿区", "合作市"})
 # what it is about: it is skipped when looking for a paragraph's subject or a document's region.
 DATELINE = re.compile(r"^\s*(?:本报|新华社|中新社|人民网|新华网|本刊)(?P<where>[^,，。:：\d\s]{0,10}?)\s*"
                       r"(?:\d{1,2}月\d{1,2}日)?\s*(?:讯|电)\s*(?:[(（][^)）]{0,20}[)）])?")
-LEAD = re.compile(DATELINE.pattern[2:].join(("^\\s*(?:", ")?"))
+# a speaker's tag in a transcript or forum ("王茂兴（寿光市副市长）："): who speaks, not the subject
+SPEAKER = r"(?:[\u4e00-\u9fff·]{2,5}[(（][^)）]{1,20}[)）]\s*[:：]\s*)?"
+LEAD = re.compile(DATELINE.pattern[2:].join(("^\\s*" + SPEAKER + "(?:", ")?"))
                   + r"(?:(?:\d{4}年|新的一年|今年|明年|近日|日前|目前|当前|同时|此外|其中|另外)[中里,，、]?\s*)*")
 LEAD_WINDOW = 12
 
@@ -115,14 +117,51 @@ def mentions(text: str) -> tuple[Place, ...]:
     return tuple(sorted(found, key=lambda p: p.start))
 
 
+# A place written as part of a name is not what a text is about: inside a title (《…》, 『…』),
+# the start of an organisation's name ("邯郸钢铁公司", "天津大学"), a meeting's venue ("在京举行").
+TITLES = re.compile(r"《[^《》]{0,60}》|『[^『』]{0,60}』")
+ORGANISATION = re.compile(r"[^\s\d,，。;；、:：“”\"()（）《》]{0,8}?"
+                          r"(?:公司|集团|工厂|厂|银行|大学|学院|医院|研究院|研究所|中学|小学|商场|报社|交易所)")
+VENUE_BEFORE = re.compile(r"在$")
+VENUE_AFTER = re.compile(r"^(?:市|省)?(?:召开|举行|举办|开幕|闭幕)")
+
+
+def named_places(text: str, organisations: bool = True) -> tuple[Place, ...]:
+    """The regions a Simplified text speaks of: ``mentions`` less the places that are part of a
+    title or a meeting's venue, and (``organisations``) of an organisation's name: a document that
+    names a firm in passing is not about the firm's city, but a sentence's figure for a firm
+    ("郑州市管城中医院…诊治患者10万人次") is the firm's place's."""
+    titles = [m.span() for m in TITLES.finditer(text)]
+
+    def as_name(p: Place) -> bool:
+        if any(a <= p.start < b for a, b in titles):
+            return True
+        if organisations and ORGANISATION.match(text, p.end):
+            return True
+        return bool(VENUE_BEFORE.search(text[max(0, p.start - 1) : p.start]) and VENUE_AFTER.match(text[p.end :]))
+
+    return tuple(p for p in mentions(text) if not as_name(p))
+
+
 def subject_region(text: str) -> Place | None:
-    """The region a paragraph opens with ("广安区将…", "2023年,岳池县将…"), if any."""
+    """The region a paragraph opens with ("广安区将…", "2023年,岳池县将…", "山东省寿光市实施…"), if any."""
     lead = LEAD.match(text)
     offset = lead.end() if lead else 0
-    for p in mentions(text[: offset + LEAD_WINDOW]):
-        if p.start >= offset and p.start - offset <= 2:
+    for p in named_places(text[: offset + LEAD_WINDOW], organisations=False):
+        before = text[offset : p.start] if p.start >= offset else None
+        if before is not None and len(_without_parents(before, p)) <= 2:
             return p
     return None
+
+
+def _without_parents(text: str, p: Place) -> str:
+    """``text`` less the names of the place's province and city written before it ("山东省", "山东")."""
+    for parent in (p.province, p.city):
+        for form in sorted({parent, re.sub(r"(省|市|自治区|特别行政区|地区|盟)$", "", parent)}, key=len, reverse=True):
+            if form and text.startswith(form):
+                text = text[len(form) :]
+                break
+    return text
 
 
 def _first(texts: list[str]) -> Place | None:
@@ -147,7 +186,9 @@ def document_region(doc: Document) -> Place | None:
     if found is not None:
         return found
     for t in rest:  # the first paragraph that names a place, or speaks of 全国/我国 and names none
-        places = mentions(t)
+        places = named_places(t)
+        if len({p.province for p in places}) >= 3:
+            return None  # places of three provinces or more: a report about the country
         if places:
             return places[0]
         if re.search(r"全国|我国", t):
@@ -157,7 +198,7 @@ def document_region(doc: Document) -> Place | None:
     counts: dict[str, list[Place]] = {}
     for ln in doc.lines:
         if ln.kind == "body":
-            for p in mentions(norm_text(ln.text)):
+            for p in named_places(norm_text(ln.text)):
                 counts.setdefault(p.name, []).append(p)
     if counts:
         seen = max(counts.values(), key=len)
