@@ -113,6 +113,8 @@ class Settings:
     subject_need_overlap: float = 0.0
     subject_need_overlap_en: float = 0.1  # of the English phrase's CC-CEDICT glosses
     subject_gloss_weight: float = 0.1
+    # a subject holding the question's phrase in order, words put in, matches (chosen on dev)
+    subject_within_chars: int = 3
     max_question_chars: int = 1000  # a query or question longer than this is refused (400)
     max_k: int = 100  # hits per query at most
     max_batch: int = 32  # queries or questions in one POST /search or /ask

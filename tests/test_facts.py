@@ -81,6 +81,7 @@ def test_figures_after_respectively_take_the_subjects_before():
 
 def test_a_speakers_tag_is_not_the_paragraphs_subject():
     assert subject_region("王某(沧州市副市长):山东省寿光市全市蔬菜种植面积达到55万亩。").name == "寿光市"
+    assert subject_region("孟某(北京市副市长):几年来,全市基本菜田达到65万亩。").name == "北京市"  # the office's scope
 
 
 def extract_of(text: str):

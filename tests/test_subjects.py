@@ -53,3 +53,13 @@ def test_the_build_stores_each_subject_vector_once_and_questions_read_them(fake_
     # what a question reads is what the build stored: the encoder's own vector of the phrase
     got = subject_vectors(fake_index, subjects[:3])
     assert np.allclose(got, fake_index.encoder.encode_queries(subjects[:3]), atol=1e-6)
+
+
+def test_a_subject_with_words_put_into_the_phrase_is_within_it():
+    from retrieval.answer.subjects import within
+
+    assert within("人均收入", "渔民人均年收入")
+    assert within("工业 总产值", "全县工业总产值")
+    assert not within("人均收入", "财政收入")  # 人均 is missing
+    assert not within("收入", "财政收入")  # two characters say too little
+    assert not within("收入总额", "总额收入")  # out of order

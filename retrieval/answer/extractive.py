@@ -345,8 +345,8 @@ def _figure_matches(q: Question, f: Fact) -> bool:
     return any(same_quantity((f.value, f.unit), (g.value, g.unit)) for g in q.figures)
 
 
-def _regions_with_figure(index: Index, q: Question, sup: Support, hits: list[Hit]) -> Answer:
-    """Regions of the evidence that state the question's figure for what it measures."""
+def _regions_with_figure(index: Index, q: Question, sup: Support, hits: list[Hit]) -> list[Fact]:
+    """Facts of the evidence that state the question's figure for what it measures, one per region."""
     chosen: dict[str, tuple[Fact, Hit]] = {}
     # the change the question binds to its figure ("增长超过20%"; not the 增长 of a campaign's name)
     asked = q.comparison[1] if q.comparison is not None else q.figures[0] if q.figures else None
@@ -370,13 +370,15 @@ def _regions_with_figure(index: Index, q: Question, sup: Support, hits: list[Hit
         if key not in chosen or (in_paragraph and not chosen[key][1].chunk.start <= chosen[key][0].start
                                  < chosen[key][1].chunk.end):
             chosen[key] = (f, h)  # a paragraph's sentence over its section's subtitle
-    ordered = sorted((f for f, _ in chosen.values()), key=lambda f: (f.doc_id, f.start))
-    if not ordered:
-        return _unsupported(q, hits, "检索到的段落中没有地区给出这个数字")
-    items = tuple(_fact_item(index, f, sup) for f in ordered)
-    line = "；".join(
-        f"{f.region}（{'，'.join(x for x in (f.period, f.phrase) if x)}）" for f in ordered
-    )
+    return sorted((f for f, _ in chosen.values()), key=lambda f: (f.doc_id, f.start))
+
+
+def _regions_answer(index: Index, q: Question, sup: Support, hits: list[Hit], facts: list[Fact]) -> Answer:
+    """Each region once, quoted with the sentence that states its figure."""
+    if not facts:
+        return _unsupported(q, hits, "语料中没有地区对这一项给出这个数字")
+    items = tuple(_fact_item(index, f, sup) for f in facts)
+    line = "；".join(f"{f.region}（{'，'.join(x for x in (f.period, f.phrase) if x)}）" for f in facts)
     return Answer(q.text, q.kind, line, items, tuple(hits), True)
 
 
@@ -386,7 +388,7 @@ def _dimension_units(unit: str) -> tuple[str, ...]:
     return tuple(u for u, (d, _) in DIMENSIONS.items() if d == dim) or (unit,)
 
 
-def _regions_from_facts(index: Index, q: Question, sup: Support, hits: list[Hit], where: Filter | None) -> Answer:
+def _regions_from_facts(index: Index, q: Question, where: Filter | None) -> list[Fact]:
     """Regions whose facts state the question's figure (or satisfy its comparison) for a subject that
     means what the question measures; each region quoted with its sentence.
 
@@ -431,12 +433,7 @@ def _regions_from_facts(index: Index, q: Question, sup: Support, hits: list[Hit]
         chunks = index.store.chunks([f.chunk_id for _, f in best.values()])
         best = {r: (m, f) for r, (m, f) in best.items() if f.chunk_id in chunks
                 and _year_fits(index, q, normalize(f.sentence).text, chunks[f.chunk_id])}
-    ordered = sorted((f for _, f in best.values()), key=lambda f: (f.doc_id, f.start, f.region))
-    if not ordered:
-        return _unsupported(q, hits, "语料中没有地区对这一项给出这个数字")
-    items = tuple(_fact_item(index, f, sup) for f in ordered)
-    line = "；".join(f"{f.region}（{'，'.join(x for x in (f.period, f.phrase) if x)}）" for f in ordered)
-    return Answer(q.text, q.kind, line, items, tuple(hits), True)
+    return sorted((f for _, f in best.values()), key=lambda f: (f.doc_id, f.start, f.region))
 
 
 def _regions_by_text(index: Index, q: Question, sup: Support, hits: list[Hit]) -> Answer:
@@ -538,7 +535,9 @@ def _answer(index: Index, q: Question, query: str, hits: list[Hit], mode: str, a
         # else the facts of the whole index whose subject means it (chosen so on dev questions:
         # scripts/subject_threshold.py, README "Measured")
         listed = _regions_with_figure(index, q, sup, hits)
-        return listed if listed.supported else _regions_from_facts(index, q, sup, hits, where)
+        named = {f.region for f in listed}
+        more = [f for f in _regions_from_facts(index, q, where) if f.region not in named]
+        return _regions_answer(index, q, sup, hits, listed + more)
     if q.kind == "which_regions":
         return _regions_by_text(index, q, sup, hits)
     if q.kind in ("how_many", "when"):

@@ -63,6 +63,17 @@ def char_overlap(phrase: str, subject: str) -> float:
     return 2 * len(a & b) / (len(a) + len(b))
 
 
+def within(phrase: str, subject: str, least: int = 3) -> bool:
+    """The subject is the Chinese phrase with words put in ("人均收入" in "渔民人均年收入"): each
+    word of the phrase in order among the subject's characters, at least ``least`` of them."""
+    words = [CJK.findall(norm_text(w)) for w in phrase.split()]
+    chars = [c for w in words for c in w]
+    if len(chars) < least:
+        return False
+    it = iter(CJK.findall(norm_text(subject)))
+    return all(c in it for c in chars)
+
+
 def glossed(phrase: str) -> str:
     """An English phrase's Chinese glosses (CC-CEDICT), for the character overlap; "" for Chinese."""
     if CJK.search(phrase):
@@ -117,6 +128,9 @@ def subject_matches(index, q: Question, subjects: list[str]) -> dict[str, float]
         return {}
     s = index.settings
     en = q.lang == "en"
-    return matching(subject_scores(index, phrase, subjects), s.subject_min_cosine_en if en else s.subject_min_cosine,
-                    s.subject_margin, s.subject_min_overlap, s.subject_gloss_weight,
-                    s.subject_need_overlap_en if en else s.subject_need_overlap)
+    found = matching(subject_scores(index, phrase, subjects), s.subject_min_cosine_en if en else s.subject_min_cosine,
+                     s.subject_margin, s.subject_min_overlap, s.subject_gloss_weight,
+                     s.subject_need_overlap_en if en else s.subject_need_overlap)
+    if not en:  # a more specific subject than the question's phrase ("渔民人均年收入" for "人均收入")
+        found.update({x: found.get(x, 1.0) for x in subjects if x and within(phrase, x, s.subject_within_chars)})
+    return found

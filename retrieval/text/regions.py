@@ -24,7 +24,7 @@ STOP_NAMES = frozenset({"城区", "郊区", "矿区", "合作市"})
 DATELINE = re.compile(r"^\s*(?:本报|新华社|中新社|人民网|新华网|本刊)(?P<where>[^,，。:：\d\s]{0,10}?)\s*"
                       r"(?:\d{1,2}月\d{1,2}日)?\s*(?:讯|电)\s*(?:[(（][^)）]{0,20}[)）])?")
 # a speaker's tag in a transcript or forum ("王茂兴（寿光市副市长）："): who speaks, not the subject
-SPEAKER = r"(?:[\u4e00-\u9fff·]{2,5}[(（][^)）]{1,20}[)）]\s*[:：]\s*)?"
+SPEAKER = r"(?P<speaker>[\u4e00-\u9fff·]{2,5}[(（][^)）]{1,20}[)）]\s*[:：]\s*)?"
 LEAD = re.compile(DATELINE.pattern[2:].join(("^\\s*" + SPEAKER + "(?:", ")?"))
                   + r"(?:(?:\d{4}年|新的一年|今年|明年|近日|日前|目前|当前|同时|此外|其中|另外)[中里,，、]?\s*)*")
 LEAD_WINDOW = 12
@@ -151,6 +151,9 @@ def subject_region(text: str) -> Place | None:
         before = text[offset : p.start] if p.start >= offset else None
         if before is not None and len(_without_parents(before, p)) <= 2:
             return p
+    if lead and lead.group("speaker"):  # "孟某（北京市副市长）：…全市": the speaker's office is the scope
+        found = named_places(lead.group("speaker"), organisations=False)
+        return found[0] if found else None
     return None
 
 
