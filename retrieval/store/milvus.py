@@ -54,8 +54,9 @@ from retrieval.store.base import (
     StoreInfo,
 )
 from retrieval.store.bm25 import lucene_idf, saturation
+from retrieval.store.compile import filter_expr, of_facts, to_milvus
 from retrieval.store.dense import PARTS
-from retrieval.store.milvus_expr import MilvusUrl, both, filter_expr, in_list, literal
+from retrieval.store.milvus_expr import MilvusUrl, both, in_list, literal
 from retrieval.store.milvus_schema import (
     GEN_COLLECTIONS,
     IN_BATCH,
@@ -258,34 +259,18 @@ class MilvusStore(_Conn):
         return out
 
     def facts(self, query: FactQuery | None = None) -> list[Fact]:
-        q = query or FactQuery()
-        conds = [self._vis()]
-        if q.regions:
-            conds.append(" or ".join(in_list(f, q.regions) for f in ("region", "province", "city", "county")))
-        if q.units:
-            conds.append(in_list("unit", q.units))
-        if q.value is not None:
-            tol = 1e-9 * max(1.0, abs(q.value))
-            conds.append(f"value >= {literal(q.value - tol)} and value <= {literal(q.value + tol)}")
-        for field, vals in (("chunk_id", q.chunk_ids), ("doc_id", q.doc_ids)):
-            if vals:
-                conds.append(in_list(field, vals))
-        if q.outlets or q.date_from or q.date_to:  # the documents' fields live in the documents collection
-            dconds = [self._vis(), "piece == 0"]
-            if q.outlets:
-                dconds.append(in_list("outlet", q.outlets))
-            if q.date_from:
-                dconds.append(f"date >= {literal(q.date_from)}")
-            if q.date_to:
-                dconds.append(f'(date != "" and date <= {literal(q.date_to)})')
-            docs = sorted({r["doc_id"] for r in self._scan(self.names.documents, both(*dconds), ["doc_id"])})
+        cq = of_facts(query)
+        conds = [self._vis(), to_milvus(cq.rows)]
+        if cq.docs:  # the documents' fields live in the documents collection
+            dexpr = both(self._vis(), "piece == 0", to_milvus(cq.docs))
+            docs = sorted({r["doc_id"] for r in self._scan(self.names.documents, dexpr, ["doc_id"])})
             if not docs:
                 return []
             conds.append(in_list("doc_id", docs))
         rows = _newest(list(self._scan(self.names.facts, both(*conds), ["doc_id", "gen", "fid", "data"])))
         rows.sort(key=lambda r: r["fid"])
-        if q.limit:
-            rows = rows[: int(q.limit)]
+        if query and query.limit:
+            rows = rows[: int(query.limit)]
         return [Fact(**r["data"]) for r in rows]
 
     def facets(self) -> Facets:
