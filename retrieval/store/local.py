@@ -52,7 +52,7 @@ from retrieval.store.base import (
     Sentence,
     StoreInfo,
 )
-from retrieval.store.bm25 import Postings
+from retrieval.store.bm25 import Postings, new_term_ids
 from retrieval.store.compile import Conditions, of_facts, of_filter, to_sql
 from retrieval.store.dense import PARTS, Vectors, cid_bitmap
 from retrieval.types import Chunk, Document, Fact
@@ -706,13 +706,10 @@ class LocalWriter:
             part = missing[i : i + 900]
             self.term_cache.update(self.db.execute(
                 f"SELECT term, tid FROM terms WHERE term IN ({','.join('?' * len(part))})", part).fetchall())
-        new = [t for t in missing if t not in self.term_cache]
-        rows = []
-        for t in new:
-            self.term_cache[t] = self.next_tid
-            rows.append((self.next_tid, t, readings.get(t)))
-            self.next_tid += 1
-        self.db.executemany("INSERT INTO terms(tid, term, reading) VALUES (?, ?, ?)", rows)
+        new = new_term_ids(missing, self.term_cache, self.next_tid)
+        self.next_tid += len(new)
+        self.db.executemany("INSERT INTO terms(tid, term, reading) VALUES (?, ?, ?)",
+                            [(tid, t, readings.get(t)) for tid, t in new])
         return {t: self.term_cache[t] for t in terms}
 
     def add(self, items: list[DocumentData], readings: dict[str, str] | None = None) -> None:

@@ -53,7 +53,7 @@ from retrieval.store.base import (
     Sentence,
     StoreInfo,
 )
-from retrieval.store.bm25 import lucene_idf, saturation
+from retrieval.store.bm25 import lucene_idf, new_term_ids, saturation
 from retrieval.store.compile import filter_expr, of_facts, to_milvus
 from retrieval.store.dense import PARTS
 from retrieval.store.milvus_expr import MilvusUrl, both, in_list, literal
@@ -352,7 +352,6 @@ class MilvusWriter(_Conn):
         self.avgdl_w: float | None = stats.get("avgdl_w")
         self.dead_docs: set[str] = set()
         self.df_delta: Counter[int] = Counter()
-        self.term_of: dict[int, tuple[str, str]] = {}
         self.counts: Counter[str] = Counter()
 
     def _recover(self) -> None:
@@ -420,16 +419,10 @@ class MilvusWriter(_Conn):
     def _term_ids(self, terms: list[str], readings: dict[str, str]) -> dict[str, int]:
         found = {r["term"]: int(r["tid"]) for r in self._query_in(self.names.terms, "term", terms, "",
                                                                  ["term", "tid"])}
-        new = []
-        for t in terms:
-            if t not in found:
-                found[t] = self.next_tid
-                new.append({"term": t, "tid": self.next_tid, "df": 0, "reading": readings.get(t, ""),
-                            "_v": [0.0, 0.0]})
-                self.next_tid += 1
-        self._write(self.names.terms, new, upsert=True)
-        for t, tid in found.items():
-            self.term_of[tid] = (t, readings.get(t, ""))
+        new = new_term_ids(terms, found, self.next_tid)
+        self.next_tid += len(new)
+        self._write(self.names.terms, [{"term": t, "tid": tid, "df": 0, "reading": readings.get(t, ""),
+                                        "_v": [0.0, 0.0]} for tid, t in new], upsert=True)
         return found
 
     def _weights(self, tf: dict[int, int], dl: int) -> dict[int, float]:
