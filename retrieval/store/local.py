@@ -41,17 +41,7 @@ import numpy as np
 
 from retrieval.errors import UserError
 from retrieval.settings import Settings
-from retrieval.store.base import (
-    INDEX_SETTINGS,
-    DocInfo,
-    DocumentData,
-    Facets,
-    FactQuery,
-    Filter,
-    Readings,
-    Sentence,
-    StoreInfo,
-)
+from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Readings, Sentence, StoreInfo
 from retrieval.store.bm25 import Postings, new_term_ids
 from retrieval.store.compile import Conditions, of_facts, of_filter, to_sql
 from retrieval.store.dense import PARTS, Vectors, cid_bitmap
@@ -335,11 +325,7 @@ class LocalStore:
 
     # -- the protocol
     def info(self) -> StoreInfo:
-        m = self.manifest
-        return StoreInfo(location=str(self.folder), generation=self.generation, model=m["model"], counts=m["counts"],
-                         built_at=m.get("built_at", ""), build_seconds=m.get("build_seconds", 0.0),
-                         skipped=tuple(m.get("skipped", ())), corpus=m.get("corpus", ""),
-                         settings={k: m.get(k) for k in INDEX_SETTINGS})
+        return StoreInfo.of_manifest(str(self.folder), self.generation, self.manifest)
 
     def _allowed(self, flt: Filter | None) -> tuple[np.ndarray, np.ndarray, float] | None:
         """(cid mask for BM25, cid bitmap for FAISS, share of chunks allowed) for a filter, cached."""

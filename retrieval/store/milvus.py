@@ -42,17 +42,7 @@ import numpy as np
 
 from retrieval.errors import UserError
 from retrieval.settings import Settings
-from retrieval.store.base import (
-    INDEX_SETTINGS,
-    DocInfo,
-    DocumentData,
-    Facets,
-    FactQuery,
-    Filter,
-    Readings,
-    Sentence,
-    StoreInfo,
-)
+from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Readings, Sentence, StoreInfo
 from retrieval.store.bm25 import lucene_idf, new_term_ids, saturation
 from retrieval.store.compile import filter_expr, of_facts, to_milvus
 from retrieval.store.dense import PARTS
@@ -131,10 +121,7 @@ class MilvusStore(_Conn):
     # -- the protocol
     def info(self) -> StoreInfo:
         m = self.meta()
-        return StoreInfo(location=str(self.url), generation=int(m["generation"]), model=m["model"],
-                         counts=m["counts"], built_at=m.get("built_at", ""), build_seconds=m.get("build_seconds", 0.0),
-                         skipped=tuple(m.get("skipped", ())), corpus=m.get("corpus", ""),
-                         settings={k: m.get(k) for k in INDEX_SETTINGS})
+        return StoreInfo.of_manifest(str(self.url), int(m["generation"]), m)
 
     def dense_top(self, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
         params = {"metric_type": "IP"}
