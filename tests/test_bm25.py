@@ -5,7 +5,7 @@ import pytest
 from bm25_reference import LuceneIdfBM25
 from rank_bm25 import BM25Okapi
 
-from retrieval.store.bm25 import Postings
+from retrieval.store.bm25 import Postings, new_term_ids
 
 
 def postings_of(docs: list[list[str]], vocab: dict[str, int] | None = None, start: int = 0,
@@ -74,3 +74,10 @@ def test_top_orders_by_score_skips_zero_and_applies_a_mask():
     assert [r for r, _ in p.top([vocab["a"], vocab["b"]], depth=10)] == [0, 1]
     mask = np.array([False, True, True])
     assert [r for r, _ in p.top([vocab["a"], vocab["b"]], depth=10, allowed=mask)] == [1]
+
+
+def test_new_terms_take_the_next_free_ids_in_order_and_known_ones_keep_theirs():
+    ids = {"工业": 0, "增长": 5}
+    assert new_term_ids(["增速", "工业", "目标", "增速"], ids, 6) == [(6, "增速"), (7, "目标")]
+    assert ids == {"工业": 0, "增长": 5, "增速": 6, "目标": 7}
+    assert new_term_ids(["增长", "工业"], ids, 8) == [] and len(ids) == 4

@@ -18,7 +18,8 @@ from retrieval.errors import UserError
 from retrieval.settings import Settings
 from retrieval.store import Filter
 from retrieval.store.bm25 import Postings, lucene_idf, saturation
-from retrieval.store.milvus_expr import filter_expr, literal, parse_url
+from retrieval.store.compile import filter_expr
+from retrieval.store.milvus_expr import literal, parse_url
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "eval" / "gold" / "seed"

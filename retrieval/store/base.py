@@ -144,6 +144,14 @@ class StoreInfo:
     def to_json(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def of_manifest(cls, location: str, generation: int, m: dict) -> StoreInfo:
+        """What a generation's manifest says (the local store's manifest.json, Milvus's meta row)."""
+        return cls(location=location, generation=generation, model=m["model"], counts=m["counts"],
+                   built_at=m.get("built_at", ""), build_seconds=m.get("build_seconds", 0.0),
+                   skipped=tuple(m.get("skipped", ())), corpus=m.get("corpus", ""),
+                   settings={k: m.get(k) for k in INDEX_SETTINGS})
+
 
 class Readings(Mapping):
     """pinyin -> the index's words read so, each looked up in the store on demand (no scan of the

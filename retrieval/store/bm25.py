@@ -9,6 +9,7 @@ these postings are checked against (rank-bm25 with that idf) lives in tests/bm25
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,18 @@ FORMAT_VERSION = 1
 
 def lucene_idf(n_docs: int, df: np.ndarray) -> np.ndarray:
     return np.log1p((n_docs - df + 0.5) / (df + 0.5))
+
+
+def new_term_ids(terms: Iterable[str], ids: dict[str, int], next_tid: int) -> list[tuple[int, str]]:
+    """Give each term ``ids`` lacks the next free term id, in order, adding it to ``ids``; the new
+    (tid, term) pairs, for the store to write (ids are never reused: the next free one is then
+    ``next_tid + len(new)``)."""
+    new: list[tuple[int, str]] = []
+    for t in terms:
+        if t not in ids:
+            ids[t] = next_tid + len(new)
+            new.append((ids[t], t))
+    return new
 
 
 POSTINGS_FILES = ("bm25_indptr.npy", "bm25_cids.npy", "bm25_tf.npy", "bm25_w.npy", "bm25_len.npy")

@@ -41,18 +41,9 @@ import numpy as np
 
 from retrieval.errors import UserError
 from retrieval.settings import Settings
-from retrieval.store.base import (
-    INDEX_SETTINGS,
-    DocInfo,
-    DocumentData,
-    Facets,
-    FactQuery,
-    Filter,
-    Readings,
-    Sentence,
-    StoreInfo,
-)
-from retrieval.store.bm25 import Postings
+from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Readings, Sentence, StoreInfo
+from retrieval.store.bm25 import Postings, new_term_ids
+from retrieval.store.compile import Conditions, of_facts, of_filter, to_sql
 from retrieval.store.dense import PARTS, Vectors, cid_bitmap
 from retrieval.types import Chunk, Document, Fact
 
@@ -334,11 +325,7 @@ class LocalStore:
 
     # -- the protocol
     def info(self) -> StoreInfo:
-        m = self.manifest
-        return StoreInfo(location=str(self.folder), generation=self.generation, model=m["model"], counts=m["counts"],
-                         built_at=m.get("built_at", ""), build_seconds=m.get("build_seconds", 0.0),
-                         skipped=tuple(m.get("skipped", ())), corpus=m.get("corpus", ""),
-                         settings={k: m.get(k) for k in INDEX_SETTINGS})
+        return StoreInfo.of_manifest(str(self.folder), self.generation, self.manifest)
 
     def _allowed(self, flt: Filter | None) -> tuple[np.ndarray, np.ndarray, float] | None:
         """(cid mask for BM25, cid bitmap for FAISS, share of chunks allowed) for a filter, cached."""
@@ -359,34 +346,23 @@ class LocalStore:
                 self._filters.popitem(last=False)
         return out
 
-    def _filter_sql(self, flt: Filter) -> tuple[str, list]:
+    def _where(self, cq: Conditions) -> tuple[str, list]:
+        """WHERE of the rows this generation sees that meet the conditions (the document's by a subquery)."""
         g = self.generation
         where, params = [VIS], [g, g]
-        if flt.regions:
-            marks = ",".join("?" * len(flt.regions))
-            cond = f"(region IN ({marks}) OR province IN ({marks}) OR city IN ({marks}) OR county IN ({marks})"
-            params += list(flt.regions) * 4
-            if flt.region_mentions:
-                cond += f" OR cid IN (SELECT cid FROM places WHERE name IN ({marks}))"
-                params += list(flt.regions)
-            where.append(cond + ")")
-        if flt.doc_ids:
-            where.append(f"doc_id IN ({','.join('?' * len(flt.doc_ids))})")
-            params += list(flt.doc_ids)
-        doc_conds, doc_params = [], []
-        if flt.outlets:
-            doc_conds.append(f"outlet IN ({','.join('?' * len(flt.outlets))})")
-            doc_params += list(flt.outlets)
-        if flt.date_from:
-            doc_conds.append("date >= ?")
-            doc_params.append(flt.date_from)
-        if flt.date_to:
-            doc_conds.append("date <= ?")
-            doc_params.append(flt.date_to)
-        if doc_conds:
-            where.append(f"doc_id IN (SELECT doc_id FROM documents WHERE {VIS} AND {' AND '.join(doc_conds)})")
-            params += [g, g, *doc_params]
-        return f"SELECT cid FROM chunks WHERE {' AND '.join(where)}", params
+        rows, rparams = to_sql(cq.rows)
+        if rows:
+            where.append(rows)
+            params += rparams
+        docs, dparams = to_sql(cq.docs)
+        if docs:
+            where.append(f"doc_id IN (SELECT doc_id FROM documents WHERE {VIS} AND {docs})")
+            params += [g, g, *dparams]
+        return " AND ".join(where), params
+
+    def _filter_sql(self, flt: Filter) -> tuple[str, list]:
+        where, params = self._where(of_filter(flt))
+        return f"SELECT cid FROM chunks WHERE {where}", params
 
     def _chunk_ids(self, cids: list[int]) -> dict[int, str]:
         out: dict[int, str] = {}
@@ -503,37 +479,10 @@ class LocalStore:
         return out
 
     def facts(self, query: FactQuery | None = None) -> list[Fact]:
-        q = query or FactQuery()
-        g = self.generation
-        where, params = [VIS], [g, g]
-        if q.regions:
-            marks = ",".join("?" * len(q.regions))
-            where.append(f"(region IN ({marks}) OR province IN ({marks}) OR city IN ({marks}) OR county IN ({marks}))")
-            params += list(q.regions) * 4
-        if q.units:
-            where.append(f"unit IN ({','.join('?' * len(q.units))})")
-            params += list(q.units)
-        if q.value is not None:
-            where.append("value BETWEEN ? AND ?")
-            params += [q.value - 1e-9 * max(1.0, abs(q.value)), q.value + 1e-9 * max(1.0, abs(q.value))]
-        for col, vals in (("chunk_id", q.chunk_ids), ("doc_id", q.doc_ids)):
-            if vals:
-                where.append(f"{col} IN ({','.join('?' * len(vals))})")
-                params += list(vals)
-        if q.outlets or q.date_from or q.date_to:
-            docs, dparams = [VIS], [g, g]
-            if q.outlets:
-                docs.append(f"outlet IN ({','.join('?' * len(q.outlets))})")
-                dparams += list(q.outlets)
-            for op, value in ((">=", q.date_from), ("<=", q.date_to)):
-                if value:
-                    docs.append(f"date IS NOT NULL AND date {op} ?")
-                    dparams.append(value)
-            where.append(f"doc_id IN (SELECT doc_id FROM documents WHERE {' AND '.join(docs)})")
-            params += dparams
-        sql = f"SELECT data FROM facts WHERE {' AND '.join(where)} ORDER BY fid"
-        if q.limit:
-            sql += f" LIMIT {int(q.limit)}"
+        where, params = self._where(of_facts(query))
+        sql = f"SELECT data FROM facts WHERE {where} ORDER BY fid"
+        if query and query.limit:
+            sql += f" LIMIT {int(query.limit)}"
         return [Fact(**json.loads(r[0])) for r in self._q(sql, params)]
 
     def facets(self) -> Facets:
@@ -743,13 +692,10 @@ class LocalWriter:
             part = missing[i : i + 900]
             self.term_cache.update(self.db.execute(
                 f"SELECT term, tid FROM terms WHERE term IN ({','.join('?' * len(part))})", part).fetchall())
-        new = [t for t in missing if t not in self.term_cache]
-        rows = []
-        for t in new:
-            self.term_cache[t] = self.next_tid
-            rows.append((self.next_tid, t, readings.get(t)))
-            self.next_tid += 1
-        self.db.executemany("INSERT INTO terms(tid, term, reading) VALUES (?, ?, ?)", rows)
+        new = new_term_ids(missing, self.term_cache, self.next_tid)
+        self.next_tid += len(new)
+        self.db.executemany("INSERT INTO terms(tid, term, reading) VALUES (?, ?, ?)",
+                            [(tid, t, readings.get(t)) for tid, t in new])
         return {t: self.term_cache[t] for t in terms}
 
     def add(self, items: list[DocumentData], readings: dict[str, str] | None = None) -> None:

@@ -42,20 +42,11 @@ import numpy as np
 
 from retrieval.errors import UserError
 from retrieval.settings import Settings
-from retrieval.store.base import (
-    INDEX_SETTINGS,
-    DocInfo,
-    DocumentData,
-    Facets,
-    FactQuery,
-    Filter,
-    Readings,
-    Sentence,
-    StoreInfo,
-)
-from retrieval.store.bm25 import lucene_idf, saturation
+from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Readings, Sentence, StoreInfo
+from retrieval.store.bm25 import lucene_idf, new_term_ids, saturation
+from retrieval.store.compile import filter_expr, of_facts, to_milvus
 from retrieval.store.dense import PARTS
-from retrieval.store.milvus_expr import MilvusUrl, both, filter_expr, in_list, literal
+from retrieval.store.milvus_expr import MilvusUrl, both, in_list, literal
 from retrieval.store.milvus_schema import (
     GEN_COLLECTIONS,
     IN_BATCH,
@@ -130,10 +121,7 @@ class MilvusStore(_Conn):
     # -- the protocol
     def info(self) -> StoreInfo:
         m = self.meta()
-        return StoreInfo(location=str(self.url), generation=int(m["generation"]), model=m["model"],
-                         counts=m["counts"], built_at=m.get("built_at", ""), build_seconds=m.get("build_seconds", 0.0),
-                         skipped=tuple(m.get("skipped", ())), corpus=m.get("corpus", ""),
-                         settings={k: m.get(k) for k in INDEX_SETTINGS})
+        return StoreInfo.of_manifest(str(self.url), int(m["generation"]), m)
 
     def dense_top(self, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
         params = {"metric_type": "IP"}
@@ -258,34 +246,18 @@ class MilvusStore(_Conn):
         return out
 
     def facts(self, query: FactQuery | None = None) -> list[Fact]:
-        q = query or FactQuery()
-        conds = [self._vis()]
-        if q.regions:
-            conds.append(" or ".join(in_list(f, q.regions) for f in ("region", "province", "city", "county")))
-        if q.units:
-            conds.append(in_list("unit", q.units))
-        if q.value is not None:
-            tol = 1e-9 * max(1.0, abs(q.value))
-            conds.append(f"value >= {literal(q.value - tol)} and value <= {literal(q.value + tol)}")
-        for field, vals in (("chunk_id", q.chunk_ids), ("doc_id", q.doc_ids)):
-            if vals:
-                conds.append(in_list(field, vals))
-        if q.outlets or q.date_from or q.date_to:  # the documents' fields live in the documents collection
-            dconds = [self._vis(), "piece == 0"]
-            if q.outlets:
-                dconds.append(in_list("outlet", q.outlets))
-            if q.date_from:
-                dconds.append(f"date >= {literal(q.date_from)}")
-            if q.date_to:
-                dconds.append(f'(date != "" and date <= {literal(q.date_to)})')
-            docs = sorted({r["doc_id"] for r in self._scan(self.names.documents, both(*dconds), ["doc_id"])})
+        cq = of_facts(query)
+        conds = [self._vis(), to_milvus(cq.rows)]
+        if cq.docs:  # the documents' fields live in the documents collection
+            dexpr = both(self._vis(), "piece == 0", to_milvus(cq.docs))
+            docs = sorted({r["doc_id"] for r in self._scan(self.names.documents, dexpr, ["doc_id"])})
             if not docs:
                 return []
             conds.append(in_list("doc_id", docs))
         rows = _newest(list(self._scan(self.names.facts, both(*conds), ["doc_id", "gen", "fid", "data"])))
         rows.sort(key=lambda r: r["fid"])
-        if q.limit:
-            rows = rows[: int(q.limit)]
+        if query and query.limit:
+            rows = rows[: int(query.limit)]
         return [Fact(**r["data"]) for r in rows]
 
     def facets(self) -> Facets:
@@ -367,7 +339,6 @@ class MilvusWriter(_Conn):
         self.avgdl_w: float | None = stats.get("avgdl_w")
         self.dead_docs: set[str] = set()
         self.df_delta: Counter[int] = Counter()
-        self.term_of: dict[int, tuple[str, str]] = {}
         self.counts: Counter[str] = Counter()
 
     def _recover(self) -> None:
@@ -435,16 +406,10 @@ class MilvusWriter(_Conn):
     def _term_ids(self, terms: list[str], readings: dict[str, str]) -> dict[str, int]:
         found = {r["term"]: int(r["tid"]) for r in self._query_in(self.names.terms, "term", terms, "",
                                                                  ["term", "tid"])}
-        new = []
-        for t in terms:
-            if t not in found:
-                found[t] = self.next_tid
-                new.append({"term": t, "tid": self.next_tid, "df": 0, "reading": readings.get(t, ""),
-                            "_v": [0.0, 0.0]})
-                self.next_tid += 1
-        self._write(self.names.terms, new, upsert=True)
-        for t, tid in found.items():
-            self.term_of[tid] = (t, readings.get(t, ""))
+        new = new_term_ids(terms, found, self.next_tid)
+        self.next_tid += len(new)
+        self._write(self.names.terms, [{"term": t, "tid": tid, "df": 0, "reading": readings.get(t, ""),
+                                        "_v": [0.0, 0.0]} for tid, t in new], upsert=True)
         return found
 
     def _weights(self, tf: dict[int, int], dl: int) -> dict[int, float]:

@@ -1,9 +1,8 @@
 """Milvus addresses and boolean filter expressions (pure functions: no pymilvus needed).
 
 A store location ``milvus://HOST:PORT/COLLECTION`` names a Milvus server and the collection
-prefix of one index. ``filter_expr`` translates a declarative ``Filter`` into a Milvus boolean
-expression over the fields every chunk and vector row carries (region, province, city, county,
-places, doc_id, outlet, date).
+prefix of one index. ``literal`` and ``in_list`` are the pieces of an expression; filters and fact
+queries are compiled into expressions by retrieval/store/compile.py.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.errors import UserError
-from retrieval.store.base import Filter
 
 SCHEME = "milvus:"
 _URL = re.compile(r"^milvus:/{1,2}(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})/(?P<name>[^/]*)/?$")
@@ -68,31 +66,6 @@ def literal(value: str | int | float) -> str:
 
 def in_list(field: str, values: tuple[str, ...] | list[str]) -> str:
     return f"{field} in [{', '.join(literal(v) for v in values)}]"
-
-
-def filter_expr(flt: Filter | None) -> str:
-    """The Milvus boolean expression of a filter ("" for no filter); fields AND, values OR.
-
-    Dates are ISO strings stored as "" when unknown; like the local store, an undated document
-    fails any date bound.
-    """
-    if flt is None or flt.is_empty():
-        return ""
-    conds: list[str] = []
-    if flt.regions:
-        alts = [in_list(f, flt.regions) for f in ("region", "province", "city", "county")]
-        if flt.region_mentions:
-            alts.append(f"ARRAY_CONTAINS_ANY(places, [{', '.join(literal(v) for v in flt.regions)}])")
-        conds.append("(" + " or ".join(alts) + ")")
-    if flt.doc_ids:
-        conds.append(in_list("doc_id", flt.doc_ids))
-    if flt.outlets:
-        conds.append(in_list("outlet", flt.outlets))
-    if flt.date_from:
-        conds.append(f"date >= {literal(flt.date_from)}")
-    if flt.date_to:
-        conds.append(f'(date != "" and date <= {literal(flt.date_to)})')
-    return " and ".join(conds)
 
 
 def both(*exprs: str) -> str:
