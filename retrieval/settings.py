@@ -115,6 +115,7 @@ class Settings:
     subject_gloss_weight: float = 0.1
     # a subject holding the question's phrase in order, words put in, matches (chosen on dev)
     subject_within_chars: int = 3
+    subject_cover: float = 0.75  # ... or is the phrase less a quarter of its characters at most
     max_question_chars: int = 1000  # a query or question longer than this is refused (400)
     max_k: int = 100  # hits per query at most
     max_batch: int = 32  # queries or questions in one POST /search or /ask

@@ -87,3 +87,8 @@ def test_a_speakers_tag_is_not_the_paragraphs_subject():
 def extract_of(text: str):
     doc = read(text)
     return [f for f in extract_facts([doc], attribute_regions([doc], chunk_document(doc))) if f.unit != "日期"]
+
+
+def test_a_bare_measure_takes_the_thing_measured_before_it():
+    got = [f.subject for f in extract_of("全市水果种植面积达到188万亩,总产60.38万吨。")]
+    assert got == ["水果种植面积", "水果总产"]

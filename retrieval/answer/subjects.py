@@ -51,6 +51,7 @@ def measured_phrase(q: Question) -> str:
     # the change asked about is the question's direction, not what is measured ("旅游收入增长")
     words = [re.sub(r"(?<=..)(?:增长|增加|提高|提升|上升|下降|减少|降低|回落)$", "", w) for w in words]
     words = [re.sub(r"^[省市县区](?=..)", "", w) for w in words]  # the level asked for ("哪些县…")
+    words = [re.sub(r"(?<=..)(?:在|为)$", "", w) for w in words]  # "增长速度在30%以上": a preposition
     words = [w for w in words if w not in GENERIC and not all(c in "".join(GENERIC) for c in w)]
     return " ".join(words)
 
@@ -72,6 +73,13 @@ def within(phrase: str, subject: str, least: int = 3) -> bool:
         return False
     it = iter(CJK.findall(norm_text(subject)))
     return all(c in it for c in chars)
+
+
+def covers(subject: str, phrase: str, least: int, share: float) -> bool:
+    """The subject is the phrase with a little left out: within it in order, at least ``least``
+    characters and ``share`` of the phrase's."""
+    n = len(CJK.findall(norm_text(phrase)))
+    return within(subject, phrase, least) and len(CJK.findall(norm_text(subject))) >= share * n
 
 
 def glossed(phrase: str) -> str:
@@ -131,6 +139,8 @@ def subject_matches(index, q: Question, subjects: list[str]) -> dict[str, float]
     found = matching(subject_scores(index, phrase, subjects), s.subject_min_cosine_en if en else s.subject_min_cosine,
                      s.subject_margin, s.subject_min_overlap, s.subject_gloss_weight,
                      s.subject_need_overlap_en if en else s.subject_need_overlap)
-    if not en:  # a more specific subject than the question's phrase ("渔民人均年收入" for "人均收入")
-        found.update({x: found.get(x, 1.0) for x in subjects if x and within(phrase, x, s.subject_within_chars)})
+    if not en:  # a more specific subject than the question's phrase ("渔民人均年收入" for "人均收入"), or
+        # one that leaves out a little of it ("水果总产" for "水果总产量")
+        found.update({x: found.get(x, 1.0) for x in subjects if x and (
+            within(phrase, x, s.subject_within_chars) or covers(x, phrase, s.subject_within_chars, s.subject_cover))})
     return found

@@ -210,6 +210,20 @@ LISTED_THEN_RESPECTIVELY = re.compile(
 FIGURE_GAP = re.compile(r"[、和及与,，\s]*")
 
 
+# what is measured of a thing; a sentence names the thing once ("水果种植面积188万亩，总产60万吨")
+MEASURES = ("种植面积", "总产量", "总产值", "增加值", "销售收入", "销售额", "总收入", "面积", "产量", "总产",
+            "产值", "收入", "利润", "利税")
+
+
+def _with_topic(subject: str, before: str) -> str:
+    """A bare measure takes the thing the sentence's figure before measured: "总产" after
+    "水果种植面积" is "水果总产"."""
+    if subject not in MEASURES or not before:
+        return subject
+    head = next((m for m in MEASURES if before.endswith(m) and len(before) > len(m)), None)
+    return before[: -len(head)] + subject if head else subject
+
+
 def respective_subjects(text: str, figs: list) -> dict[int, str | int]:
     """Figure index -> its subject where a list takes a list of figures in order ("分别"): a list
     of things names them ("香蕉、荔枝、龙眼，面积分别达8.1万亩、30万亩和15万亩" gives 香蕉面积, 荔枝面积,
@@ -291,6 +305,7 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                            ) or counted_noun(text, fig) or subject_of(clause)
                 if len(subject) < 2 or VERB_ONLY.match(subject):
                     subject = counted_noun(text, fig, any_unit=True) or prev_subject or subject
+                subject = _with_topic(subject, prev_subject)
                 prev_subject = subject if fig.unit != "日期" else prev_subject
                 subjects[n] = subject
                 # the sentence's own places, then the paragraph's (its subject, heading, article);
