@@ -63,3 +63,15 @@ def test_a_subject_with_words_put_into_the_phrase_is_within_it():
     assert not within("人均收入", "财政收入")  # 人均 is missing
     assert not within("收入", "财政收入")  # two characters say too little
     assert not within("收入总额", "总额收入")  # out of order
+
+
+@pytest.mark.parametrize(("text", "level"), [
+    ("香蕉种植面积超过5万亩的县有哪些?", 2), ("工业增长30%以上的地区有哪些?", None), ("新增企业的城市是哪几个?", 1),
+])
+def test_the_place_word_before_the_question_asks_which_regions(text, level):
+    q = analyze(text)
+    assert (q.kind, q.level) == ("which_regions", level)
+
+
+def test_a_place_that_has_things_is_not_a_which_regions_question():
+    assert analyze("这个市有哪些企业?").kind != "which_regions"
