@@ -40,12 +40,12 @@ ARABIC = (
     rf"(?:(?P<mult>万|亿){APPROX}(?P<munit>{COUNTED})|{APPROX.replace('approx', 'approx2')}(?P<unit>{UNITS}))"
 )
 MAX_CN_DIGITS = 12  # 一千二百三十四万五千六百 is 12; a longer run of numerals is not a figure
-# one Chinese digit before 个 is mostly idiom ("五个一", "两个文明"), not a figure; 个月, 个工作日 and
+# one Chinese digit before 个 is mostly idiom ("五个一", "三个多月"), not a figure; 个月, 个工作日 and
 # 个小时 are durations ("六个月")
 # a round number alone when 余/多 follows ("千余元", "万余人"); two neighbouring numerals are a
 # range ("两三年", "三四千亩": 3,000 to 4,000)
 CHINESE = (rf"(?<![{CN_DIGITS}])(?P<cnum>[{CN_DIGITS}]{{2,{MAX_CN_DIGITS}}}"
-           rf"|[二三四五六七八九十两](?!个(?!月|工作日|小时|多月|多小时))|[十百千万](?=[余多]))"
+           rf"|[二三四五六七八九十两](?!个(?!月|工作日|小时))|[十百千万](?=[余多]))"
            rf"(?P<capprox>余|多)?(?P<cunit>{UNITS})")
 # a fraction ("三分之二", "三分之一"): a share with no unit
 FRACTION = rf"(?<![{CN_DIGITS}])(?P<fden>[{CN_DIGITS}]{{1,3}})分之(?P<fnum>[{CN_DIGITS}]{{1,3}})(?![{CN_DIGITS}])"
