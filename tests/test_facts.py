@@ -92,3 +92,15 @@ def extract_of(text: str):
 def test_a_bare_measure_takes_the_thing_measured_before_it():
     got = [f.subject for f in extract_of("全市水果种植面积达到188万亩,总产60.38万吨。")]
     assert got == ["水果种植面积", "水果总产"]
+
+
+def test_a_place_named_twice_among_others_is_not_what_a_report_is_about():
+    opening = "工商银行支持国企改革。\n\n银行积极参与兼并。\n\n效果明显。\n\n"
+    doc = read(opening + "在北京、天津创办了交易所。\n\n上海和深圳各有一家。\n\n北京的那家后来关闭。")
+    assert document_region(doc) is None
+
+
+def test_a_count_of_places_is_not_each_listed_places_figure():
+    got = facts_of("据黑龙江、辽宁、吉林等25个省、自治区、直辖市统计,已筹集资金15亿元。")
+    assert ("黑龙江省", 25.0, "个", "") not in got
+    assert {r for r, v, _, _ in got if v == 15.0} == {"黑龙江省", "辽宁省", "吉林省"}

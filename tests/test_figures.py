@@ -98,6 +98,9 @@ def test_a_single_figure_has_no_upper_bound():
     ("价值千余元的药品", 1000.0, None, "元"),  # a round number alone before 余/多
     ("不足规定人数的三分之二", 0.666667, None, ""),  # a fraction: a share with no unit
     ("6个人分成两方", 6.0, None, "人"),
+    ("他家一共有六口人", 6.0, None, "口"),
+    ("让10亿农民看上电视", 10.0, None, "亿"),  # a bare 亿 before a noun counts it: not yuan
+    ("销售额达10亿。", 10.0, None, "亿元"),  # ... and before nothing reads as money
 ])
 def test_more_ways_of_writing_an_amount(text, value, high, unit):
     f = one(text)

@@ -11,7 +11,7 @@ from retrieval.text.regions import DATELINE, Place, mentions, named_places, subj
 from retrieval.types import Chunk, Document, Fact
 
 # Recorded with the index's settings: a change to how facts are read rebuilds the index in full
-FACTS_VERSION = "facts-general-3"
+FACTS_VERSION = "facts-general-4"
 PERIODS = re.compile(
     r"一季度|二季度|三季度|四季度|第[一二三四]季度|首季|上半年|下半年|全年|年底前|年内|今年|明年|"
     r"前\d+个月|\d{1,2}-\d{1,2}月份?|\d{1,2}月份|\d{4}年(?:底|末)?|每月|每周|每年|每半月|每半个月|年底"
@@ -157,6 +157,9 @@ def sentence_places(text: str, before: int, chunk_level: int) -> list[Place]:
     return [local[-1]] if local and local[-1].level > chunk_level else []
 
 
+PLACE_COUNT = re.compile(r"(?:省|自治区|直辖市|省区市|省市|城市|地市|县市|县|市|部门)")
+
+
 def figure_places(text: str, figs: list, chunk_level: int) -> list[list[Place]]:
     """The places each figure of a sentence is stated for.
 
@@ -171,8 +174,8 @@ def figure_places(text: str, figs: list, chunk_level: int) -> list[list[Place]]:
     i = 0
     while i < len(figs):
         fig = figs[i]
-        if fig.unit == "日期":
-            out.append([])
+        if fig.unit == "日期" or (fig.unit in ("个", "") and PLACE_COUNT.match(text, fig.end)):
+            out.append([])  # a date; or a count of places ("黑龙江、辽宁等25个省"): the whole's, not theirs
             i += 1
             continue
         seg = [p for p in named if prev_end <= p.start and p.end <= fig.start]

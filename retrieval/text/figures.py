@@ -15,10 +15,10 @@ from dataclasses import dataclass
 UNIT_ALIASES = {
     "％": "%", "%": "%", "百分点": "个百分点", "个百分点": "个百分点",
     "个工作日": "工作日", "工作日": "工作日", "万亿": "万亿元", "亿": "亿元", "万": "万",
-    "个人": "人", "个多月": "个月", "个多小时": "个小时",
+    "个人": "人", "个多月": "个月", "个多小时": "个小时", "口人": "口",
 }
 UNITS = ("个百分点|百分点|%|％|亿美元|万美元|美元|万亿元|万亿|亿元|万元|千元|元|家|个工作日|工作日|户|场|项|天|"
-         "个多月|个月|个多小时|个小时|小时|分钟|个人(?![民才口])|个|条|台|套|倍|人次|人|名|吨|千瓦时|千瓦|平方公里|平方米|亩|公里|公斤|册|所|座|辆|件|次|张|"
+         "个多月|个月|个多小时|个小时|小时|分钟|个人(?![民才口])|个|口人|条|台|套|倍|人次|人|名|吨|千瓦时|千瓦|平方公里|平方米|亩|公里|公斤|册|所|座|辆|件|次|张|"
          "艘|架|栋|港元|港币|日元|欧元|亿|万")
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿点"
 # what a 万/亿 may multiply ("1.6万户", "8012万平方米"); money has its own units (万元, 亿美元)
@@ -69,7 +69,7 @@ DIMENSIONS: dict[str, tuple[str, float]] = {
     "%": ("percent", 1.0), "个百分点": ("points", 1.0),
     "家": ("count", 1.0), "户": ("count", 1.0), "个": ("count", 1.0), "项": ("count", 1.0),
     "条": ("count", 1.0), "场": ("count", 1.0), "台": ("count", 1.0), "套": ("count", 1.0),
-    "人": ("people", 1.0), "人次": ("people", 1.0), "名": ("people", 1.0),
+    "人": ("people", 1.0), "人次": ("people", 1.0), "名": ("people", 1.0), "口": ("people", 1.0),
     "港元": ("hkd", 1.0), "港币": ("hkd", 1.0), "日元": ("jpy", 1.0), "欧元": ("eur", 1.0), "美元": ("usd", 1.0),
     "年": ("years", 1.0), "小时": ("hours", 1.0), "个小时": ("hours", 1.0), "分钟": ("hours", 1 / 60),
 }
@@ -163,6 +163,9 @@ def _cn(num: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+BEFORE_NOUN = re.compile(r"[\u4e00-\u9fff](?<![的元多余])")
+
+
 def find_figures(text: str) -> list[Figure]:
     """Numbers with units (9.5%, 1,200家, 1.2万亿元, 45个工作日, 三十六家, 百分之九点五).
 
@@ -212,7 +215,9 @@ def find_figures(text: str) -> list[Figure]:
             approx = approx or "多" in unit
         if not math.isfinite(value):  # unreachable with the digit bounds above; kept as the invariant
             continue
-        unit = UNIT_ALIASES.get(unit, unit)
+        if not (unit == "亿" and BEFORE_NOUN.match(text, m.end())):  # "10亿农民" is a count, not money
+            approx = approx or (unit == "亿" and text[m.end() : m.end() + 1] in ("多", "余"))  # "2亿多元"
+            unit = UNIT_ALIASES.get(unit, unit)
         direction = direction_before(text, m.start())
         if value < 0:
             direction = "down"

@@ -143,6 +143,9 @@ def named_places(text: str, organisations: bool = True) -> tuple[Place, ...]:
     return tuple(p for p in mentions(text) if not as_name(p))
 
 
+LISTED_NEXT = re.compile(r"(?:省|市|县|区)?[、和及与]")
+
+
 def subject_region(text: str) -> Place | None:
     """The region a paragraph opens with ("广安区将…", "2023年,岳池县将…", "山东省寿光市实施…"), if any."""
     lead = LEAD.match(text)
@@ -150,7 +153,8 @@ def subject_region(text: str) -> Place | None:
     for p in named_places(text[: offset + LEAD_WINDOW], organisations=False):
         before = text[offset : p.start] if p.start >= offset else None
         if before is not None and len(_without_parents(before, p)) <= 2:
-            return p
+            # a list of places ("黑龙江、辽宁、吉林等25个省") is the paragraph's many subjects, not its first
+            return None if LISTED_NEXT.match(text, p.end) else p
     if lead and lead.group("speaker"):  # "孟某（北京市副市长）：…全市": the speaker's office is the scope
         found = named_places(lead.group("speaker"), organisations=False)
         return found[0] if found else None
@@ -180,7 +184,8 @@ def document_region(doc: Document) -> Place | None:
 
     A dateline's place counts last, and not at all for a report about the whole country (a
     first paragraph that speaks of 全国/我国 and names no other place). An opening that names no
-    place gives way to the place the text names most (at least twice).
+    place gives way to the place the text names most: at least twice, and more often than all
+    others together (a report that names 北京 twice among 深圳, 上海 and 天津 is about none of them).
     """
     body = [norm_text(ln.text) for ln in doc.lines if ln.kind == "body"][:3]
     datelines = [DATELINE.match(t) for t in body]
@@ -205,7 +210,7 @@ def document_region(doc: Document) -> Place | None:
                 counts.setdefault(p.name, []).append(p)
     if counts:
         seen = max(counts.values(), key=len)
-        if len(seen) >= 2:
+        if len(seen) >= 2 and 2 * len(seen) > sum(map(len, counts.values())):
             return seen[0]
     return _first([m.group("where") for m in datelines if m and m.group("where")])
 
