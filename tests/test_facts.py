@@ -104,3 +104,7 @@ def test_a_count_of_places_is_not_each_listed_places_figure():
     got = facts_of("据黑龙江、辽宁、吉林等25个省、自治区、直辖市统计,已筹集资金15亿元。")
     assert ("黑龙江省", 25.0, "个", "") not in got
     assert {r for r, v, _, _ in got if v == 15.0} == {"黑龙江省", "辽宁省", "吉林省"}
+
+
+def test_a_fine_after_a_warning_is_a_fine():
+    assert [f.subject for f in extract_of("有下列行为之一的,处警告或者五百元以下罚款。")] == ["罚款"]

@@ -37,6 +37,8 @@ SUBJECT_TRIM_TAIL = re.compile(
     r"(?:比|较)(?:上年同期|上年|去年同期|去年|前一年|\d{4}年)|同比)+$"
 )
 # a clause that is all verb ("处", "并处", "投资", "期限为"): what the figure is about follows it
+# words before a figure that say nothing of what it is ("处警告或者500元以下罚款": the fine follows)
+DANGLING = re.compile(r"(?:或者|或|和|及|并处|处以?|可以)$")
 VERB_ONLY = re.compile(r"^(?:处以?|并处|罚|罚款|可以|应当|责令|给予|对|其中|分别|各|每)?$")
 NATIONAL = re.compile(r"全国(?!各地)|我国")  # "全国各地客商到钦州": from everywhere, not national
 
@@ -306,7 +308,7 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                 named = respective.get(n)
                 subject = (named if isinstance(named, str) else subjects.get(named, "") if named is not None else ""
                            ) or counted_noun(text, fig) or subject_of(clause)
-                if len(subject) < 2 or VERB_ONLY.match(subject):
+                if len(subject) < 2 or VERB_ONLY.match(subject) or DANGLING.search(subject):
                     subject = counted_noun(text, fig, any_unit=True) or prev_subject or subject
                 subject = _with_topic(subject, prev_subject)
                 prev_subject = subject if fig.unit != "日期" else prev_subject
