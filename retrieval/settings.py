@@ -65,6 +65,15 @@ class Settings:
     ann_min_vectors: int = 200_000
     ann_storage: str = "sq8"  # how IVF lists store vectors: "sq8" (8-bit codes), "fp16" or "flat" (float32)
     nprobe: int = 0  # IVF lists probed per query; 0: 8*sqrt(nlist) (recall per nprobe: bench_scale.py synthetic)
+    # segments of the local store (retrieval/store/segments.py): a build writes what it adds as a new
+    # segment and what it deletes as a list; size-tiered merging folds segments of about one size (live
+    # chunks within a factor segment_merge_factor, those under segment_floor_chunks counting as that
+    # many) into one when segment_merge_factor of them exist, and rewrites a segment more than
+    # segment_max_deleted deleted (Lucene's TieredMergePolicy allows 33%); `policyqa build --optimize`
+    # folds all into one. Not tuned by measurement here: Lucene's defaults are 10 segments a tier.
+    segment_merge_factor: int = 10
+    segment_floor_chunks: int = 1000
+    segment_max_deleted: float = 0.33
     k: int = 10
     facts_shown: int = 5000  # rows of the app's figures table (the CSV download has the same rows)
     # Milvus backend (`--store milvus://HOST:PORT/COLLECTION`, retrieval/store/milvus.py, docs/milvus.md)

@@ -5,7 +5,7 @@ import pytest
 from bm25_reference import LuceneIdfBM25
 from rank_bm25 import BM25Okapi
 
-from retrieval.store.bm25 import Postings, new_term_ids
+from retrieval.store.bm25 import BM25, Postings, new_term_ids
 
 
 def postings_of(docs: list[list[str]], vocab: dict[str, int] | None = None, start: int = 0,
@@ -81,3 +81,45 @@ def test_new_terms_take_the_next_free_ids_in_order_and_known_ones_keep_theirs():
     assert new_term_ids(["增速", "工业", "目标", "增速"], ids, 6) == [(6, "增速"), (7, "目标")]
     assert ids == {"工业": 0, "增长": 5, "增速": 6, "目标": 7}
     assert new_term_ids(["增长", "工业"], ids, 8) == [] and len(ids) == 4
+
+
+def test_segments_with_deletions_score_as_one_segment_of_the_live_chunks(tmp_path):
+    """BM25 over three segments, some chunks deleted, uses the live corpus's N, average length and df."""
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(25)]
+    docs = [list(rng.choice(words, size=rng.integers(0, 9))) for _ in range(60)]
+    vocab = {w: i for i, w in enumerate(words)}
+    segs = [postings_of(docs[a:b], vocab, start=a)[0] for a, b in ((0, 30), (30, 50), (50, 60))]
+    for i, p in enumerate(segs):  # as the store reads them: memory-mapped files
+        (tmp_path / str(i)).mkdir()
+        p.save(tmp_path / str(i))
+    segs = [Postings.load(tmp_path / str(i), 1.2, 0.75) for i in range(3)]
+    dead = np.array([1, 2, 17, 31, 44, 59])
+    live = [j for j in range(60) if j not in set(dead)]
+    ref = LuceneIdfBM25([docs[j] for j in live], k1=1.2, b=0.75)
+    counted = BM25(segs, dead, 1.2, 0.75)
+    z = np.zeros(0, np.int64)
+    one = postings_of(docs, vocab)[0].updated(dead, z, z, z.astype(np.float32), (z, z.astype(np.float32)),
+                                              len(vocab))  # the live chunks merged into one segment
+    assert counted.n_docs == one.n_docs == 54 and counted.avgdl == pytest.approx(np.mean([len(docs[j]) for j in live]))
+    stored = BM25(segs, dead, 1.2, 0.75, df=counted.df_.astype(np.int32))  # as a generation stores df
+    for q in (["w1"], ["w2", "w3", "w3"], ["w7", "w11", "w24"], ["nope"]):
+        tids = [vocab[t] for t in q if t in vocab]
+        got = counted.scores(tids)
+        assert np.allclose(ref.get_scores(q), got[live])
+        assert not got[dead].any()
+        assert np.array_equal(got, stored.scores(tids)) and np.array_equal(got[: len(one.scores(tids))],
+                                                                             one.scores(tids))
+        assert counted.max_score(tids) == one.max_score(tids)
+        assert counted.top(tids, 5) == one.top(tids, 5)
+    assert [counted.df(t) for t in range(25)] == [one.df(t) for t in range(25)]
+
+
+def test_a_merge_keeps_the_live_postings_whatever_the_order_of_chunk_ids():
+    a, vocab = postings_of([["x", "y"], ["y"]], start=10)
+    b, vocab = postings_of([["x"], ["z", "x"]], vocab, start=0)
+    merged = Postings.merged([a, b], np.array([1]), None, 1.2, 0.75)
+    assert merged.chunks.tolist() == [0, 10, 11]
+    assert merged.slice(vocab["x"])[0].tolist() == [0, 10] and merged.slice(vocab["z"])[0].tolist() == []
+    with pytest.raises(ValueError, match="twice"):
+        Postings.merged([a, a], np.zeros(0, np.int64))

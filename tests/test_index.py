@@ -48,7 +48,7 @@ def test_round_trip_keeps_chinese_text(fake_index, fake_encoder):
     man = json.loads((gen_dir(folder, gen) / "manifest.json").read_text(encoding="utf-8"))
     assert man["model"] == {"name": "fake-bigram", "dim": 64}
     assert man["counts"]["chunks"] == len(all_chunks(fake_index)) == 71
-    assert set(man["files"]) >= {"dense.faiss", "bm25_w.npy"}
+    assert set(man["files"]) >= {"dense.faiss", "bm25_tf.npy", "deleted.npy", "bm25_df.npy"}  # one segment, its own
     assert all(len(f["sha256"]) == 64 for f in man["files"].values())
 
 
@@ -216,7 +216,7 @@ def test_a_target_that_is_not_an_index_is_refused_untouched(seed_corpus, tmp_pat
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "zeroed", "garbage"])
-@pytest.mark.parametrize("name", ["dense.faiss", "bm25_w.npy", "bm25_indptr.npy", "manifest.json"])
+@pytest.mark.parametrize("name", ["dense.faiss", "bm25_tf.npy", "bm25_indptr.npy", "deleted.npy", "manifest.json"])
 def test_a_damaged_file_is_one_clear_error(fake_copy, fake_encoder, name, damage):
     s = fake_copy
     path = gen_dir(s.index, read_current(s.index)) / name
@@ -329,9 +329,14 @@ def test_an_ivf_index_ranks_as_the_exact_one_and_stays_incremental(seed_corpus, 
     assert not any(c.doc_id.startswith("003") for c in all_chunks(again))
     assert again.store.vectors.size < ivf.store.vectors.size
     if storage == "sq8":
-        ex = again.store.vectors.exact
-        assert len(ex.ids) == again.store.vectors.size and (np.diff(ex.ids) > 0).all()
-        assert set(ex.ids.tolist()) == set(again.store.vectors.all_vectors()[0].tolist())
+        parts = again.store.vectors.parts  # segments: each IVF-SQ8 one keeps its own float16 copies
+        assert any(p.exact is not None for p in parts)
+        for p in parts:
+            if p.exact is not None:
+                assert len(p.exact.ids) == p.size and (np.diff(p.exact.ids) > 0).all()
+                assert set(p.exact.ids.tolist()) == set(p.all_vectors()[0].tolist())
+        live = {int(v) // 64 for v in again.store.vectors.all_vectors()[0]}
+        assert len(live) == again.info.counts["chunks"]
         flat_s = exact_s.with_(index=tmp_path / "exact-again")
         build_index(flat_s, encoder=fake_encoder, progress=False)
         flat = open_index(flat_s.index, flat_s, encoder=fake_encoder)

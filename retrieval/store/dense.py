@@ -130,8 +130,6 @@ class Exact:
         kept_ids = np.asarray(self.ids)[keep]
         order = np.argsort(ids, kind="stable")
         new_ids = ids.astype(np.int64)[order]
-        if len(kept_ids) and len(new_ids) and new_ids[0] <= kept_ids[-1]:
-            raise ValueError("new vector ids must exceed every stored one (chunk ids are never reused)")
         matrix = self.matrix()
         out = np.empty((len(kept_ids) + len(new_ids), matrix.shape[1]), np.float16)
         at = 0
@@ -140,7 +138,14 @@ class Exact:
             out[at : at + len(rows)] = rows
             at += len(rows)
         out[at:] = vecs[order]
-        return Exact(np.concatenate([kept_ids, new_ids]), out)
+        all_ids = np.concatenate([kept_ids, new_ids])
+        if len(kept_ids) and len(new_ids) and new_ids[0] <= kept_ids[-1]:
+            # a merge of segments whose chunk ids interleave: sorted again (a second copy, merges only)
+            order = np.argsort(all_ids, kind="stable")
+            if (np.diff(all_ids[order]) == 0).any():
+                raise ValueError("a vector id is stored twice")
+            all_ids, out = all_ids[order], out[order]
+        return Exact(all_ids, out)
 
     def scores(self, query: np.ndarray, vids: np.ndarray) -> np.ndarray:
         """Inner products of the query with these stored vectors (ids must be present)."""
@@ -305,13 +310,14 @@ class Vectors:
         log.info("IVF index (%s): %d vectors, nlist %d", storage, n, nlist)
         return cls(index, nprobe, Exact.of(ids, vecs) if storage == "sq8" else None)
 
-    def top(self, query: np.ndarray, depth: int, per_chunk: float = 1.0,
-            allowed: np.ndarray | None = None, allowed_share: float = 1.0) -> list[tuple[int, float]]:
-        """(cid, best cosine over its vectors), best first; ``allowed`` is a cid bitmap (cid_bitmap)."""
+    def candidates(self, query: np.ndarray, want: int, allowed: np.ndarray | None = None,
+                   allowed_share: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """(vector ids, scores) of the ``want`` best stored vectors by the index's own scores (an IVF
+        index's codes), best first; ``allowed`` is a vector-id bitmap (cid_bitmap)."""
         faiss = _faiss()
-        if self.size == 0:
-            return []
-        want = int(min(self.size, depth * (math.ceil(per_chunk) + 2)))
+        want = int(min(self.size, want))
+        if want <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
         ivf = self.ivf
         params = None
         sel = None
@@ -326,17 +332,13 @@ class Vectors:
         elif sel is not None:
             params = faiss.SearchParameters(sel=sel)
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), want, params=params)
-        vids, scores = ids[0][ids[0] >= 0], scores[0][ids[0] >= 0]
-        if self.exact is not None and len(vids):  # the codes chose the candidates; exact scores rank them
-            scores = self.exact.scores(query.astype(np.float32), vids)
-            order = np.argsort(-scores, kind="stable")
-            vids, scores = vids[order], scores[order]
-        best: dict[int, float] = {}
-        for vid, s in zip(vids, scores, strict=True):
-            c = int(vid) // PARTS
-            if c not in best:  # results come best first
-                best[c] = float(s)
-        return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:depth]
+        found = ids[0] >= 0
+        return ids[0][found].astype(np.int64), scores[0][found]
+
+    def top(self, query: np.ndarray, depth: int, per_chunk: float = 1.0,
+            allowed: np.ndarray | None = None, allowed_share: float = 1.0) -> list[tuple[int, float]]:
+        """(cid, best cosine over its vectors), best first; ``allowed`` is a cid bitmap (cid_bitmap)."""
+        return DenseSet([self]).top(query, depth, per_chunk, allowed, allowed_share)
 
     def scores_of(self, query: np.ndarray, cids: np.ndarray) -> list[tuple[int, float]]:
         """(vector id, inner product) of every stored vector of these chunks (an exhaustive, selected scan)."""
@@ -378,4 +380,131 @@ class Vectors:
             out.exact = Exact.load(path.parent, mmap)
             if len(out.exact.ids) != out.size:
                 raise ValueError("exact vectors and the index differ in size")
+        return out
+
+
+class DenseSet:
+    """The dense leg over a generation's live segments, each with its own index (exact or IVF by its size).
+
+    ``deleted`` lists chunks of these segments that are no longer live: a segment holding some
+    is searched through a bitmap without them. Every segment gives its best ``want`` vectors by its
+    own scores; the best ``want`` of them all are what one index of the live vectors would have
+    given, and are then ranked as one index ranks them (a quantized segment's candidates
+    re-scored from its float16 copies), a chunk scoring its best vector.
+    """
+
+    def __init__(self, parts: list[Vectors], chunks: list[np.ndarray] | None = None,
+                 nvec: list[np.ndarray] | None = None, deleted: np.ndarray | None = None, dim: int = 0) -> None:
+        self.parts = parts
+        self.chunks = chunks
+        self._dim = dim
+        deleted = np.zeros(0, np.int64) if deleted is None else np.asarray(deleted, dtype=np.int64)
+        self.deleted = deleted
+        self.dead_in = [False] * len(parts)
+        dead_vectors = 0
+        if len(deleted):
+            if chunks is None or nvec is None:
+                raise ValueError("deleted chunks need each segment's chunks and vector counts")
+            for i, (ch, nv) in enumerate(zip(chunks, nvec, strict=True)):
+                at = np.searchsorted(ch, deleted)
+                hit = (at < len(ch)) & (np.asarray(ch)[np.minimum(at, len(ch) - 1)] == deleted) if len(ch) else \
+                    np.zeros(len(deleted), bool)
+                self.dead_in[i] = bool(hit.any())
+                dead_vectors += int(np.asarray(nv)[at[hit]].astype(np.int64).sum())
+        self.size = sum(p.size for p in parts) - dead_vectors
+        self.live: np.ndarray | None = None
+        if len(deleted):  # every vector id of the live chunks: 8 bytes a chunk
+            top = max(int(np.asarray(ch)[-1]) for ch in chunks if len(ch))
+            self.live = np.full((top + 1) * (PARTS // 8), 0xFF, dtype=np.uint8)
+            self.live.reshape(-1, PARTS // 8)[deleted[deleted <= top]] = 0
+
+    def _main(self) -> Vectors | None:
+        return max(self.parts, key=lambda p: p.size) if self.parts else None
+
+    @property
+    def dim(self) -> int:
+        main = self._main()
+        return main.dim if main is not None else self._dim
+
+    @property
+    def kind(self) -> str:
+        """The kind of the segment holding the most vectors ("flat" when there is none)."""
+        main = self._main()
+        return main.kind if main is not None else "flat"
+
+    @property
+    def probes(self) -> int:
+        main = self._main()
+        return main.probes if main is not None else 0
+
+    @property
+    def nprobe(self) -> int:
+        main = self._main()
+        return main.nprobe if main is not None else 0
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        for p in self.parts:
+            p.nprobe = value
+
+    @property
+    def exact(self) -> Exact | None:
+        """A single segment's float16 copies (None with several segments: each has its own)."""
+        return self.parts[0].exact if len(self.parts) == 1 and not self.dead_in[0] else None
+
+    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of every live vector."""
+        ids_all, vecs_all = [np.zeros(0, np.int64)], [np.zeros((0, self.dim), np.float32)]
+        for p, dead in zip(self.parts, self.dead_in, strict=True):
+            ids, vecs = p.all_vectors()
+            if dead:
+                keep = ~np.isin(ids // PARTS, self.deleted)
+                ids, vecs = ids[keep], vecs[keep]
+            ids_all.append(ids)
+            vecs_all.append(np.asarray(vecs, dtype=np.float32))
+        return np.concatenate(ids_all), np.concatenate(vecs_all)
+
+    def top(self, query: np.ndarray, depth: int, per_chunk: float = 1.0,
+            allowed: np.ndarray | None = None, allowed_share: float = 1.0) -> list[tuple[int, float]]:
+        """(cid, best cosine over its vectors), best first; ``allowed`` is a cid bitmap (cid_bitmap)
+        of live chunks only (a filter is evaluated on the live rows)."""
+        if self.size <= 0:
+            return []
+        want = int(min(self.size, depth * (math.ceil(per_chunk) + 2)))
+        vids, scores, owner = [], [], []
+        for i, (p, dead) in enumerate(zip(self.parts, self.dead_in, strict=True)):
+            sel = allowed if allowed is not None else (self.live if dead else None)
+            v, s = p.candidates(query, want, sel, allowed_share)
+            vids.append(v)
+            scores.append(s)
+            owner.append(np.full(len(v), i, np.int64))
+        v, s, o = np.concatenate(vids), np.concatenate(scores), np.concatenate(owner)
+        if len(self.parts) > 1:
+            keep = np.argsort(-s, kind="stable")[:want]
+            v, s, o = v[keep], s[keep], o[keep]
+        rescored = False
+        q = query.astype(np.float32)
+        for i, p in enumerate(self.parts):  # the codes chose the candidates; exact scores rank them
+            mine = np.flatnonzero(o == i)
+            if p.exact is not None and len(mine):
+                s = s.copy() if not rescored else s
+                s[mine] = p.exact.scores(q, v[mine])
+                rescored = True
+        if rescored:
+            order = np.argsort(-s, kind="stable")
+            v, s = v[order], s[order]
+        best: dict[int, float] = {}
+        for vid, sc in zip(v, s, strict=True):
+            c = int(vid) // PARTS
+            if c not in best:  # results come best first
+                best[c] = float(sc)
+        return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:depth]
+
+    def scores_of(self, query: np.ndarray, cids: np.ndarray) -> list[tuple[int, float]]:
+        """(vector id, inner product) of every stored vector of these (live) chunks."""
+        out: list[tuple[int, float]] = []
+        cids = np.asarray(cids, dtype=np.int64)
+        for i, p in enumerate(self.parts):
+            mine = cids if self.chunks is None else np.intersect1d(cids, np.asarray(self.chunks[i]))
+            out += p.scores_of(query, mine)
         return out

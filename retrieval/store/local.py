@@ -42,9 +42,10 @@ import numpy as np
 from retrieval.errors import UserError
 from retrieval.settings import Settings
 from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Readings, Sentence, StoreInfo
-from retrieval.store.bm25 import Postings, new_term_ids
+from retrieval.store.bm25 import BM25, DF_FILE, Postings, new_term_ids
 from retrieval.store.compile import Conditions, of_facts, of_filter, to_sql
-from retrieval.store.dense import PARTS, Vectors, cid_bitmap
+from retrieval.store.dense import PARTS, DenseSet, cid_bitmap
+from retrieval.store.segments import DELETED, NVEC, MergePolicy, Segment, merged_vectors
 from retrieval.types import Chunk, Document, Fact
 
 log = logging.getLogger(__name__)
@@ -238,20 +239,30 @@ class LocalStore:
         self.manifest = self._read_manifest(rebuild)
         if verify:
             self._verify(rebuild)
+        man = self.manifest
         try:
-            self.postings = Postings.load(self.dir, self.manifest["bm25"]["k1"], self.manifest["bm25"]["b"])
-            self.vectors = Vectors.load(self.dir / "dense.faiss", nprobe=nprobe)
-        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            k1, b = man["bm25"]["k1"], man["bm25"]["b"]
+            self.segments = [Segment(gen_dir(folder, int(m["gen"])), m, k1, b, nprobe) for m in man["segments"]]
+            deleted = np.load(self.dir / DELETED, allow_pickle=False)
+            df = np.load(self.dir / DF_FILE, allow_pickle=False)
+            self.bm25 = BM25([s.postings for s in self.segments], deleted, k1, b, df)
+            self.vectors = DenseSet([s.vectors for s in self.segments], [s.chunks for s in self.segments],
+                                    [s.nvec for s in self.segments], deleted, int(man["model"].get("dim", 0)))
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
             raise UserError(f"index {folder} generation {gen} is damaged ({type(exc).__name__}): {rebuild}") from exc
-        self.n_terms = self.postings.n_terms
-        self.max_cid = len(self.postings.lengths) - 1
+        self.n_terms = self.bm25.n_terms
+        self.max_cid = self.bm25.max_cid
         self._local = threading.local()
         self._filters: OrderedDict[Filter, tuple[np.ndarray, np.ndarray, float]] = OrderedDict()
         self._filters_lock = threading.Lock()
         n = self._q(f"SELECT count(*) FROM chunks WHERE {VIS}", (gen, gen))[0][0]
-        if n != self.manifest["counts"]["chunks"]:
-            raise UserError(f"index {folder}: the database holds {n} chunks, the manifest "
-                            f"{self.manifest['counts']['chunks']}: {rebuild}")
+        counts = man["counts"]
+        if not n == counts["chunks"] == self.bm25.n_docs:
+            raise UserError(f"index {folder}: the database holds {n} chunks, the manifest {counts['chunks']}, the "
+                            f"segments {self.bm25.n_docs}: {rebuild}")
+        if self.vectors.size != counts.get("vectors"):
+            raise UserError(f"index {folder}: the segments hold {self.vectors.size} live vectors, the manifest "
+                            f"{counts.get('vectors')}: {rebuild}")
         self.per_chunk = self.vectors.size / max(1, n)
 
     # -- opening
@@ -271,23 +282,39 @@ class LocalStore:
         if man["schema_version"] != SCHEMA_VERSION:
             raise UserError(f"index {self.folder} has schema {man['schema_version']}, this version reads "
                             f"{SCHEMA_VERSION}: {rebuild}")
+        if "segments" not in man:
+            raise UserError(f"index {self.folder} was written by an older version (one set of files per generation, "
+                            f"before segments): {rebuild}")
+        segs = man["segments"]
+        if not isinstance(segs, list) or not all(isinstance(m, dict) and isinstance(m.get("gen"), int)
+                                                 and isinstance(m.get("files"), dict) for m in segs):
+            raise UserError(f"index manifest {path} is damaged (bad segments): {rebuild}")
         return man
 
+    def _files(self) -> dict[Path, dict]:
+        """Every file this generation reads (its own and its segments', in their folders) -> size and sha256."""
+        out = {self.dir / name: want for name, want in self.manifest["files"].items()}
+        for m in self.manifest["segments"]:
+            d = gen_dir(self.folder, m["gen"])
+            out.update((d / name, want) for name, want in m["files"].items())
+        return out
+
     def _verify(self, rebuild: str) -> None:
-        """Every file of the generation exists with the size and sha256 the manifest lists."""
-        files = self.manifest["files"]
-        for name, want in files.items():
-            path = self.dir / name
+        """Every file of the generation and its segments exists with the size and sha256 the manifest lists."""
+        files = self._files()
+        for path, want in files.items():
+            name = path.relative_to(self.folder)
             try:
                 size = path.stat().st_size
             except OSError as exc:
                 raise UserError(f"index {self.folder} is incomplete (missing {name}): {rebuild}") from exc
             if not isinstance(want, dict) or size != want.get("size"):
                 raise UserError(f"index {self.folder}: {name} has the wrong size (truncated?): {rebuild}")
-        digests = _digests([self.dir / name for name in files])
-        for name in files:
-            if digests[self.dir / name] != files[name].get("sha256"):
-                raise UserError(f"index {self.folder}: {name} does not match its checksum: {rebuild}")
+        digests = _digests(list(files))
+        for path, want in files.items():
+            if digests[path] != want.get("sha256"):
+                raise UserError(f"index {self.folder}: {path.relative_to(self.folder)} does not match its checksum: "
+                                f"{rebuild}")
         if not (self.folder / DB).is_file():
             raise UserError(f"index {self.folder} is incomplete (missing {DB}): {rebuild}")
 
@@ -405,18 +432,18 @@ class LocalStore:
 
     def bm25_top(self, terms: list[str], k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
         allowed = self._allowed(flt)
-        pairs = self.postings.top(self._tids(terms), k, None if allowed is None else allowed[0])
+        pairs = self.bm25.top(self._tids(terms), k, None if allowed is None else allowed[0])
         return self._by_cid(pairs)
 
     def bm25_max(self, terms: list[str]) -> float:
-        return self.postings.max_score(self._tids(terms))
+        return self.bm25.max_score(self._tids(terms))
 
     def term_df(self, terms: Iterable[str]) -> dict[str, int]:
         terms = list(terms)
         tids = dict(zip([t for t in terms], [None] * len(terms), strict=True))
         for t in tids:
             got = self._tids([t])
-            tids[t] = self.postings.df(got[0]) if got else 0
+            tids[t] = self.bm25.df(got[0]) if got else 0
         return tids  # type: ignore[return-value]
 
     def terms_by_reading(self) -> Mapping[str, tuple[str, ...]]:
@@ -505,7 +532,8 @@ class LocalWriter:
 
     def __init__(self, folder: Path, model: dict, settings: dict, full: bool = False, wait: bool = False,
                  ann_min_vectors: int = Settings.ann_min_vectors, nprobe: int = Settings.nprobe,
-                 ann_storage: str = Settings.ann_storage) -> None:
+                 ann_storage: str = Settings.ann_storage, policy: MergePolicy | None = None,
+                 optimize: bool = False) -> None:
         self.folder = folder
         self.model = model
         self.settings = settings
@@ -513,6 +541,8 @@ class LocalWriter:
         self.ann_min_vectors = ann_min_vectors
         self.nprobe = nprobe
         self.ann_storage = ann_storage
+        self.policy = policy or MergePolicy()
+        self.optimize = optimize  # fold every live segment into one (`policyqa build --optimize`)
         self.lock = BuildLock(folder, wait)
         self.committed = False
 
@@ -549,6 +579,9 @@ class LocalWriter:
                 if not (same_model and same_settings):
                     log.info("model or settings changed since generation %d: full rebuild", cur)
                     self.full = True
+                elif not isinstance(self.prev_manifest.get("segments"), list):
+                    log.info("generation %d was written before segments: full rebuild", cur)
+                    self.full = True
             else:
                 self.full = True
         seen = self.db.execute("SELECT value FROM meta WHERE key = 'next_cid'").fetchone()
@@ -564,6 +597,7 @@ class LocalWriter:
         self.new_len_v: list[np.ndarray] = []
         self.new_vids: list[np.ndarray] = []
         self.new_vecs: list[np.ndarray] = []
+        self.new_nvec: list[np.ndarray] = []
         self.counts = Counter()
         self.term_cache: dict[str, int] = {}
         if self.full and cur:
@@ -614,6 +648,7 @@ class LocalWriter:
             db.execute(f"DELETE FROM {table} WHERE gen_to IS NOT NULL AND gen_to <= ?", (keep_from,))
         self._purge_cids(old)
         db.execute("COMMIT")
+        referenced = self._referenced(cur, keep_from)
         for p in self.folder.iterdir():
             if p.name.startswith(".gen-") or p.name.startswith(".probe-") or p.name.startswith(".CURRENT"):
                 shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
@@ -622,8 +657,24 @@ class LocalWriter:
                     n = int(p.name[4:])
                 except ValueError:
                     continue
-                if n > cur or n < keep_from:
+                if n > cur or (n < keep_from and referenced is not None and n not in referenced):
                     shutil.rmtree(p, ignore_errors=True)
+
+    def _referenced(self, cur: int, keep_from: int) -> set[int] | None:
+        """Generations whose folders hold a segment a kept generation (``keep_from``..``cur``) reads;
+        None when a kept manifest cannot be read (then no older folder is removed)."""
+        out: set[int] = set()
+        for n in range(max(1, keep_from), cur + 1):
+            path = gen_dir(self.folder, n) / "manifest.json"
+            if not path.parent.exists():
+                continue
+            try:
+                man = json.loads(path.read_text(encoding="utf-8"))
+                out.update(int(m["gen"]) for m in man.get("segments", ()))
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+                log.warning("index %s: manifest of generation %d is unreadable: older folders are kept", self.folder, n)
+                return None
+        return out
 
     def _purge_cids(self, cids: list[int]) -> None:
         for i in range(0, len(cids), 900):
@@ -736,6 +787,8 @@ class LocalWriter:
                 self.new_tf.append(np.fromiter(tf.values(), dtype=np.float32, count=len(tf)))
             self.new_len_c.append(cids)
             self.new_len_v.append(np.array([len(ts) for ts in d.terms], dtype=np.float32))
+            self.new_nvec.append(np.bincount(np.asarray(d.vector_owner, dtype=np.int64),
+                                             minlength=len(d.chunks)).astype(np.uint8))
             if len(d.vectors):
                 self.new_vids.append(cids[d.vector_owner] * PARTS + d.vector_part.astype(np.int64))
                 self.new_vecs.append(np.asarray(d.vectors, dtype=np.float32))
@@ -751,48 +804,103 @@ class LocalWriter:
         return self.db.execute(f"SELECT count(*) FROM chunks WHERE {VIS}", (g, g)).fetchone()[0]
 
     def changed(self) -> bool:
-        return self.full or bool(self.dead_docs) or self.counts["documents"] > 0
+        """Whether there is anything to commit: adds, deletes, a full build, or an optimize with work to do."""
+        if self.full or self.dead_docs or self.counts["documents"] > 0:
+            return True
+        man = self.prev_manifest or {}
+        return self.optimize and (len(man.get("segments", ())) > 1 or bool(man.get("deleted", {}).get("chunks")))
 
     def commit(self, extra: dict) -> dict:
-        """Write the generation's files, then publish it with one atomic rename of CURRENT."""
+        """Write the generation's files (its new segment, if any, its deletions and BM25 statistics, the
+        manifest), then publish it with one atomic rename of CURRENT."""
         t0 = time.perf_counter()
         g, prev = self.gen, self.prev_gen
-        dead = np.array([r[0] for r in self.db.execute("SELECT cid FROM chunks WHERE gen_to = ?", (g,))],
-                        dtype=np.int64)
         k1, b = self.settings["bm25"]["k1"], self.settings["bm25"]["b"]
-        base = None if (self.full or not prev) else gen_dir(self.folder, prev)
-        postings = Postings.load(base, k1, b, mmap=False) if base else Postings.empty(k1, b)
-        def cat(xs: list[np.ndarray], dt: type) -> np.ndarray:
-            return np.concatenate(xs) if xs else np.zeros(0, dtype=dt)
-
-        postings = postings.updated(dead, cat(self.new_cids, np.int64), cat(self.new_tids, np.int64),
-                                    cat(self.new_tf, np.float32),
-                                    (cat(self.new_len_c, np.int64), cat(self.new_len_v, np.float32)), self.next_tid)
         dim = int(self.model.get("dim", 0))
-        vectors = Vectors.load(base / "dense.faiss", self.nprobe, mmap=False) if base else Vectors.empty(dim)
-        vids, vecs = cat(self.new_vids, np.int64), (np.concatenate(self.new_vecs) if self.new_vecs
-                                                     else np.zeros((0, dim), np.float32))
-        vectors = vectors.updated(dead, max(self.max_cid, 0), vids, vecs, self.ann_min_vectors,
-                                  storage=self.ann_storage, copy=False)
+        prior = [] if (self.full or not prev or self.prev_manifest is None) else self.prev_manifest["segments"]
+        segs = [Segment(gen_dir(self.folder, int(m["gen"])), m, k1, b, self.nprobe) for m in prior]
+        prev_dir = gen_dir(self.folder, prev)
+        deleted = np.load(prev_dir / DELETED, allow_pickle=False) if prior else np.zeros(0, np.int64)
+        df = np.zeros(self.next_tid, dtype=np.int64)
+        if prior:
+            old_df = np.load(prev_dir / DF_FILE, allow_pickle=False)
+            df[: len(old_df)] = old_df
+            dead_now = np.array([r[0] for r in self.db.execute("SELECT cid FROM chunks WHERE gen_to = ?", (g,))],
+                                dtype=np.int64)
+            if len(dead_now):
+                mask = np.zeros(max([s.postings.max_cid for s in segs] + [int(dead_now.max())]) + 1, dtype=bool)
+                mask[dead_now] = True
+                for s in segs:  # the newly deleted chunks' postings leave the document frequencies
+                    s.postings.df_of(mask, df)
+                deleted = np.union1d(deleted, dead_now)
+
+        def cat(xs: list[np.ndarray], dt: type) -> np.ndarray:
+            return np.concatenate(xs).astype(dt, copy=False) if xs else np.zeros(0, dtype=dt)
+
+        new_cids, new_tids, new_tf = cat(self.new_cids, np.int64), cat(self.new_tids, np.int64), \
+            cat(self.new_tf, np.float32)
+        new_chunks, new_lengths, new_nvec = cat(self.new_len_c, np.int64), cat(self.new_len_v, np.float32), \
+            cat(self.new_nvec, np.uint8)
+        df += np.bincount(new_tids, minlength=len(df))[: len(df)]
+        fold = self.policy.plan([(len(s.chunks), len(s.dead(deleted)[0])) for s in segs], len(new_chunks),
+                                self.optimize)
+        folded = [segs[i] for i in fold]
+        kept = [s for i, s in enumerate(segs) if i not in set(fold)]
+        postings = vectors = nvec = None
+        if len(new_chunks) or folded:
+            if folded:
+                log.info("generation %d folds %d segments (%s) into its own", g, len(folded),
+                         ", ".join(str(s.gen) for s in folded))
+            postings = Postings.merged([s.postings for s in folded], deleted,
+                                       (new_cids, new_tids, new_tf, new_chunks, new_lengths), k1, b)
+            # vectors per chunk, in the segment's chunk order
+            all_c = np.concatenate([new_chunks] + [np.asarray(s.chunks) for s in folded])
+            all_n = np.concatenate([new_nvec] + [np.asarray(s.nvec) for s in folded])
+            order = np.argsort(all_c, kind="stable")
+            nvec = all_n[order[np.searchsorted(all_c, postings.chunks, sorter=order)]]
+            vectors = merged_vectors(folded, deleted, cat(self.new_vids, np.int64),
+                                     np.concatenate(self.new_vecs) if self.new_vecs else np.zeros((0, dim), np.float32),
+                                     dim, max(self.max_cid, 0), self.ann_min_vectors, self.ann_storage, self.nprobe)
+            if int(nvec.astype(np.int64).sum()) != vectors.size:
+                raise RuntimeError(f"generation {g}: {vectors.size} vectors, {int(nvec.sum())} counted per chunk")
+            if not postings.n_docs:
+                postings = vectors = nvec = None
+        # the deletions that stay: those of the segments kept
+        dead_kept = [s.dead(deleted) for s in kept]
+        deleted = np.sort(np.concatenate([d for d, _ in dead_kept] + [np.zeros(0, np.int64)]))
+        dead_vectors = sum(n for _, n in dead_kept)
         tmp = Path(tempfile.mkdtemp(prefix=".gen-", dir=self.folder))
         try:
-            postings.save(tmp)
-            vectors.save(tmp / "dense.faiss")
+            if postings is not None:
+                postings.save(tmp)
+                vectors.save(tmp / "dense.faiss")
+                np.save(tmp / NVEC, nvec, allow_pickle=False)
+            seg_names = {p.name for p in tmp.iterdir()}
+            np.save(tmp / DELETED, deleted.astype(np.int64), allow_pickle=False)
+            np.save(tmp / DF_FILE, df.astype(np.int32), allow_pickle=False)
             live = self.db.execute(f"SELECT count(*) FROM documents WHERE {VIS}", (g, g)).fetchone()[0]
             chunks = self.db.execute(f"SELECT count(*) FROM chunks WHERE {VIS}", (g, g)).fetchone()[0]
             facts = self.db.execute(f"SELECT count(*) FROM facts WHERE {VIS}", (g, g)).fetchone()[0]
-            digests = _digests(list(tmp.iterdir()))  # postings, dense.faiss and an SQ8 index's float16 copies
+            digests = _digests(list(tmp.iterdir()))  # this generation's files only: older segments were hashed once
             files = {p.name: {"size": p.stat().st_size, "sha256": d} for p, d in sorted(digests.items())}
+            metas = [s.meta for s in kept]
+            if postings is not None:
+                metas.append({"gen": g, "chunks": postings.n_docs, "vectors": vectors.size, "kind": vectors.kind,
+                              "files": {n: f for n, f in files.items() if n in seg_names}})
+            n_vectors = sum(int(m["vectors"]) for m in metas) - dead_vectors
+            main = max(metas, key=lambda m: int(m["vectors"]), default={"kind": "flat"})
             manifest = {
                 "schema_version": SCHEMA_VERSION,
                 "generation": g,
                 "package_version": package_version(),
                 "model": self.model,
                 **self.settings,
-                "dense": {"kind": vectors.kind, "vectors": vectors.size, "ann_min_vectors": self.ann_min_vectors,
+                "dense": {"kind": main["kind"], "vectors": n_vectors, "ann_min_vectors": self.ann_min_vectors,
                           "nprobe": self.nprobe},
-                "counts": {"documents": live, "chunks": chunks, "facts": facts, "vectors": vectors.size,
-                           "terms": int(np.count_nonzero(np.diff(postings.indptr)))},
+                "counts": {"documents": live, "chunks": chunks, "facts": facts, "vectors": n_vectors,
+                           "terms": int(np.count_nonzero(df))},
+                "segments": metas,
+                "deleted": {"chunks": len(deleted), "vectors": dead_vectors},
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "files": files,
                 **extra,
