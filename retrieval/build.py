@@ -315,10 +315,12 @@ def build_index(
     progress: bool = True,
     on_progress: Callable[[str, float], None] | None = None,
     full: bool = False,
+    optimize: bool = False,
 ) -> BuildReport:
     """Bring the index at ``settings.index`` up to date with ``settings.corpus``.
 
-    A failure at any point (including a kill) leaves the served generation as it was.
+    ``optimize`` also folds the local store's segments into one. A failure at any point
+    (including a kill) leaves the served generation as it was.
     """
     t0 = time.perf_counter()
     note = on_progress or (lambda _msg, _frac: None)
@@ -337,7 +339,7 @@ def build_index(
     vocabulary.register(indexed["vocabulary"])  # before any text of the corpus is tokenized
     with open_writer(target, model, indexed, full=full, wait=False,
                      ann_min_vectors=settings.ann_min_vectors, nprobe=settings.nprobe, config=settings,
-                     ann_storage=settings.ann_storage) as w:
+                     ann_storage=settings.ann_storage, optimize=optimize) as w:
         run = BuildPipeline(settings, encoder, w, model, note)
         run.skipped = skipped
         todo = run.plan(paths)

@@ -100,7 +100,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from retrieval.index import build_index
     from retrieval.payload import build_payload
 
-    report = build_index(_settings(args), progress=not args.json, full=args.full)
+    report = build_index(_settings(args), progress=not args.json, full=args.full, optimize=args.optimize)
     skipped = report.skipped
     if args.json:
         _emit(build_payload(report))
@@ -424,6 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--passage-prefix", default=None, help="text put before paragraphs (default: the model's own)")
     b.add_argument("--full", action="store_true",
                    help="rebuild everything (default: only new, changed and removed files)")
+    b.add_argument("--optimize", action="store_true",
+                   help="also fold the index's segments into one (searches read one set of files again)")
     b.add_argument("--int8", action="store_true",
                    help="embed with the int8-quantized encoder (faster on CPU, slightly different vectors: "
                         "README, 'Measured'); questions to the index then use it too")

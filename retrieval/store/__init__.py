@@ -70,11 +70,13 @@ def check_target(location: str | Path) -> None:
 
 def open_writer(location: str | Path, model: dict, settings: dict, full: bool = False, wait: bool = False,
                 ann_min_vectors: int = Settings.ann_min_vectors, nprobe: int = Settings.nprobe,
-                config: Settings | None = None, ann_storage: str = Settings.ann_storage) -> Writer:
+                config: Settings | None = None, ann_storage: str = Settings.ann_storage,
+                optimize: bool = False) -> Writer:
     """A writer (``Writer``: LocalWriter or MilvusWriter) for one build into the store at a location.
 
     Before any reading or embedding, the target is checked: a folder that is neither empty nor
-    an index is refused, and so is one that cannot be written.
+    an index is refused, and so is one that cannot be written. ``optimize`` folds the local
+    store's segments into one (Milvus compacts its own segments).
     """
     check_target(location)
     if is_milvus(location):
@@ -82,6 +84,8 @@ def open_writer(location: str | Path, model: dict, settings: dict, full: bool = 
 
         return MilvusWriter(parse_url(location), model, settings, full=full, wait=wait, config=config)
     from retrieval.store.local import LocalWriter
+    from retrieval.store.segments import MergePolicy
 
     return LocalWriter(Path(location), model, settings, full=full, wait=wait, ann_min_vectors=ann_min_vectors,
-                       nprobe=nprobe, ann_storage=ann_storage)
+                       nprobe=nprobe, ann_storage=ann_storage,
+                       policy=MergePolicy.of(config) if config is not None else None, optimize=optimize)
