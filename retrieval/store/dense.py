@@ -187,6 +187,7 @@ class Vectors:
         self.index = index
         self.nprobe = nprobe
         self.exact = exact  # float16 copies, for a quantized IVF index
+        self._flat_ids: np.ndarray | None = None  # an exact index's vector ids, in its order (read once)
         faiss = _faiss()
         try:
             self.ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
@@ -318,6 +319,8 @@ class Vectors:
         want = int(min(self.size, want))
         if want <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if self.ivf is None:
+            return self._flat_candidates(query, want, allowed)
         ivf = self.ivf
         params = None
         sel = None
@@ -334,6 +337,36 @@ class Vectors:
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), want, params=params)
         found = ids[0] >= 0
         return ids[0][found].astype(np.int64), scores[0][found]
+
+    def _flat_candidates(self, query: np.ndarray, want: int, allowed: np.ndarray | None) -> tuple[np.ndarray,
+                                                                                                  np.ndarray]:
+        """An exact index's best ``want``: every inner product by FAISS's own kernel, the best by a partition.
+
+        FAISS's search keeps a heap of ``want`` results, which for one query and the hundreds of
+        candidates a segment gives took 2 ms on 6,000 vectors against 0.2 ms this way; the scores are
+        the same floats (``fvec_inner_products_ny`` is what an exact search computes, vector by vector,
+        so they do not depend on which segment holds a vector).
+        """
+        faiss = _faiss()
+        flat = faiss.downcast_index(self.index.index)
+        n, d = int(flat.ntotal), self.dim
+        if self._flat_ids is None or len(self._flat_ids) != n:
+            self._flat_ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        ids = self._flat_ids
+        xb = faiss.rev_swig_ptr(flat.get_xb(), n * d)
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
+        scores = np.empty(n, np.float32)
+        faiss.fvec_inner_products_ny(faiss.swig_ptr(scores), faiss.swig_ptr(q), faiss.swig_ptr(xb), d, n)
+        pos = np.arange(n)
+        if allowed is not None:
+            byte = ids >> 3
+            ok = byte < len(allowed)
+            ok[ok] = (allowed[byte[ok]] >> (ids[ok] & 7)).astype(bool)
+            pos = pos[ok]
+        if want < len(pos):
+            pos = pos[np.argpartition(-scores[pos], want - 1)[:want]]
+        pos = pos[np.lexsort((pos, -scores[pos]))]
+        return ids[pos], scores[pos]
 
     def top(self, query: np.ndarray, depth: int, per_chunk: float = 1.0,
             allowed: np.ndarray | None = None, allowed_share: float = 1.0) -> list[tuple[int, float]]:
