@@ -20,6 +20,14 @@ index as a build would: IVF with ``Settings.ann_storage`` above ``Settings.ann_m
 keeps the float32 vectors beside it (synthetic-N-exact-*.npy) for the recall check, then measures opening,
 memory, queries (with and without filters) and, per nprobe, IVF recall@10 against exact search.
 ``--reuse`` measures an existing synthetic index again (e.g. with another ``--nprobe``).
+
+``update N`` measures segments on a copy of synthetic-N (or, with ``--make``, of a random index of
+N paragraphs written without the model): bytes written and peak RSS of deleting and of adding
+2,000 paragraphs, then the store's search latency with 10 unmerged segments against the same
+index after ``--optimize``:
+
+    .venv/bin/python scripts/bench_scale.py update 1000000
+    .venv/bin/python scripts/bench_scale.py update 50000 --make --ann-min-vectors 100000   # ~1 min
 """
 
 from __future__ import annotations
@@ -33,13 +41,13 @@ import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("bench_scale")
 sys.path.insert(0, str(ROOT))
 
 WORK = ROOT / "eval" / ".cache" / "scale"
@@ -60,6 +68,29 @@ def rss_mb() -> float:
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak() -> float:
+    """Start VmHWM again from the current RSS (Linux: 5 into /proc/self/clear_refs); that RSS, MB."""
+    import gc
+
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+    except OSError:
+        log.warning("cannot reset the peak RSS: it includes what came before the writer")
+    return rss_mb()
+
+
+def hwm_mb() -> float:
+    """Peak resident memory of this program since it started, MB (VmHWM: unlike ru_maxrss, a child started by
+    fork and exec does not inherit its parent's)."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -289,14 +320,21 @@ def _same_top(want: list[str], ws: list[float], got: list[tuple[str, float]]) ->
 
 
 def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
-    """A store of ``n`` paragraphs made of copies of the real one (see the module docstring)."""
+    """A store of ``n`` paragraphs made of copies of the real one (see the module docstring), as one segment."""
     from retrieval.settings import Settings
-    from retrieval.store.bm25 import Postings
+    from retrieval.store.bm25 import BM25, DF_FILE, Postings
     from retrieval.store.dense import PARTS, Vectors
-    from retrieval.store.local import DB, SCHEMA_VERSION, VIS, _file_digest, gen_dir, read_current
+    from retrieval.store.local import DB, SCHEMA_VERSION, VIS, LocalStore, _file_digest, gen_dir, read_current
+    from retrieval.store.segments import DELETED, NVEC
 
     g = read_current(src)
-    man = json.loads((gen_dir(src, g) / "manifest.json").read_text("utf-8"))
+    store = LocalStore(src, verify=False)
+    man = store.manifest
+    k1, b = man["bm25"]["k1"], man["bm25"]["b"]
+    # the live chunks of every segment as one
+    old = Postings.merged([s.postings for s in store.segments], store.bm25.dead.nonzero()[0], None, k1, b)
+    vids, vecs = store.vectors.all_vectors()
+    store.close()
     shutil.rmtree(dst, ignore_errors=True)
     dst.mkdir(parents=True)
     shutil.copy(src / DB, dst / DB)
@@ -306,13 +344,12 @@ def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
     m = len(live)
     copies = -(-n // m)
     base = max(live) + 1
-    old = Postings.load(gen_dir(src, g), man["bm25"]["k1"], man["bm25"]["b"], mmap=False)
-    rows = np.repeat(np.arange(old.n_terms, dtype=np.int64), np.diff(old.indptr))
-    vectors = Vectors.load(gen_dir(src, g) / "dense.faiss", mmap=False)
-    vids, vecs = vectors.all_vectors()
+    rows = np.repeat(np.asarray(old.terms, dtype=np.int64), np.diff(old.indptr))
+    lengths = np.full(base, -1.0, np.float32)
+    lengths[old.chunks] = old.lengths
     rng = np.random.default_rng(0)
     all_rows, all_cids, all_tf, len_c, len_v, all_vids, all_vecs = [rows], [old.cids.astype(np.int64)], [old.tf], \
-        [np.flatnonzero(old.lengths >= 0)], [old.lengths[old.lengths >= 0]], [vids], [vecs]
+        [np.asarray(old.chunks)], [np.asarray(old.lengths)], [vids], [vecs]
     want_total = n
     for k in range(1, copies):
         take = min(m, want_total - k * m)
@@ -337,16 +374,16 @@ def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
         all_cids.append(old.cids[sel].astype(np.int64) + off)
         all_tf.append(old.tf[sel])
         len_c.append(keep_cids + off)
-        len_v.append(old.lengths[keep_cids])
+        len_v.append(lengths[keep_cids])
         vsel = np.isin(vids // PARTS, keep_cids)
         noisy = vecs[vsel] + rng.normal(0, sigma, size=(int(vsel.sum()), vecs.shape[1])).astype(np.float32)
         noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
         all_vids.append(vids[vsel] + off * PARTS)
         all_vecs.append(noisy)
     con.close()
-    post = Postings.empty(old.k1, old.b).updated(
-        np.zeros(0, np.int64), np.concatenate(all_cids), np.concatenate(all_rows), np.concatenate(all_tf),
-        (np.concatenate(len_c), np.concatenate(len_v).astype(np.float32)), old.n_terms)
+    post = Postings.build(np.concatenate(all_cids), np.concatenate(all_rows), np.concatenate(all_tf),
+                          np.concatenate(len_c), np.concatenate(len_v).astype(np.float32), k1, b)
+    del all_rows, all_cids, all_tf
     ids = np.concatenate(all_vids)
     del all_vids
     xb = np.concatenate(all_vecs)
@@ -366,6 +403,11 @@ def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
     out.mkdir()
     post.save(out)
     vec.save(out / "dense.faiss")
+    nvec = np.bincount(ids // PARTS, minlength=int(post.chunks[-1]) + 1)[post.chunks].astype(np.uint8)
+    np.save(out / NVEC, nvec)
+    np.save(out / DELETED, np.zeros(0, np.int64))
+    df = BM25.count_df([post], np.zeros(0, bool), len(store.bm25.df_))
+    np.save(out / DF_FILE, df.astype(np.int32))
     kind, size = vec.kind, vec.size
     # every copy's generation window must see generation 1: the source rows may be from a later generation
     con = sqlite3.connect(dst / DB)
@@ -374,16 +416,21 @@ def synthesize(src: Path, dst: Path, n: int, sigma: float = 0.02) -> None:
         con.execute(f"DELETE FROM {table} WHERE gen_to IS NOT NULL")
     con.commit()
     con.close()
-    files = {p.name: {"size": p.stat().st_size, "sha256": _file_digest(p)} for p in out.iterdir()}
+    files = {p.name: {"size": p.stat().st_size, "sha256": _file_digest(p)} for p in sorted(out.iterdir())}
     con = sqlite3.connect(dst / DB)
     chunks = con.execute(f"SELECT count(*) FROM chunks WHERE {VIS}", (1, 1)).fetchone()[0]
     docs = con.execute(f"SELECT count(*) FROM documents WHERE {VIS}", (1, 1)).fetchone()[0]
+    facts = con.execute(f"SELECT count(*) FROM facts WHERE {VIS}", (1, 1)).fetchone()[0]
     con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('next_cid', ?)", (str(int(ids.max() // PARTS) + 1),))
     con.commit()
     con.close()
     del vec
-    man.update(generation=1, schema_version=SCHEMA_VERSION, files=files,
-               counts={"documents": docs, "chunks": chunks, "facts": 0, "vectors": size, "terms": post.n_terms},
+    segment = {"gen": 1, "chunks": post.n_docs, "vectors": size, "kind": kind,
+               "files": {k: v for k, v in files.items() if k not in (DELETED, DF_FILE)}}
+    man.update(generation=1, schema_version=SCHEMA_VERSION, files=files, segments=[segment],
+               deleted={"chunks": 0, "vectors": 0},
+               counts={"documents": docs, "chunks": chunks, "facts": facts, "vectors": size,
+                       "terms": int(np.count_nonzero(df))},
                dense={**man["dense"], "kind": kind, "vectors": size})
     (out / "manifest.json").write_text(json.dumps(man, ensure_ascii=False), encoding="utf-8")
     (dst / "CURRENT").write_text("1\n", encoding="ascii")
@@ -430,57 +477,285 @@ def synthetic(args: argparse.Namespace) -> None:
         idx.close()
 
 
+INDEX_KEYS = ("chunking", "tokenizer", "bm25", "vocabulary", "facts")  # what a build records (build.index_settings)
+UPDATE_N = 2000  # paragraphs an update step adds or deletes
+PER_DOC = 20  # paragraphs per document the update step adds
+
+
+def _term_sampler(store, rng: np.random.Generator):
+    """A function giving k terms of the index, drawn by document frequency (as words fall in paragraphs)."""
+    df = np.asarray(store.bm25.df_, dtype=np.float64)
+    p = df / df.sum()
+    cache: dict[int, str] = {}
+
+    def draw(k: int) -> list[str]:
+        tids = [int(t) for t in rng.choice(len(p), size=k, p=p)]
+        missing = [t for t in set(tids) if t not in cache]
+        for i in range(0, len(missing), 900):
+            part = missing[i : i + 900]
+            cache.update(store._q(f"SELECT tid, term FROM terms WHERE tid IN ({','.join('?' * len(part))})", part))
+        return [cache[t] for t in tids]
+
+    return draw
+
+
+def _vector_sampler(store, rng: np.random.Generator, sigma: float):
+    """A function giving k unit vectors near stored ones (a stored vector plus Gaussian noise)."""
+    import faiss
+
+    part = max(store.vectors.parts, key=lambda v: v.size)
+    if part.exact is not None:
+        def rows(idx: np.ndarray) -> np.ndarray:
+            return np.asarray(part.exact.vecs.rows(np.sort(idx)) if hasattr(part.exact.vecs, "rows")
+                              else part.exact.vecs[np.sort(idx)], dtype=np.float32)
+    elif part.ivf is None:
+        flat = faiss.downcast_index(part.index.index)
+
+        def rows(idx: np.ndarray) -> np.ndarray:
+            return np.stack([flat.reconstruct(int(i)) for i in idx])
+    else:
+        pool = part.all_vectors()[1][:100_000]
+
+        def rows(idx: np.ndarray) -> np.ndarray:
+            return pool[idx % len(pool)]
+
+    def draw(k: int) -> np.ndarray:
+        x = rows(rng.integers(0, part.size, k)) + rng.normal(0, sigma, size=(k, part.dim)).astype(np.float32)
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+    return draw
+
+
+def _documents(store, n: int, seed: int) -> list:
+    """``n`` new paragraphs in documents of PER_DOC: terms drawn from the index, 3 vectors each near stored ones."""
+    from retrieval.store.base import DocumentData
+    from retrieval.types import Chunk, Document
+
+    rng = np.random.default_rng(seed)
+    terms, vectors = _term_sampler(store, rng), _vector_sampler(store, rng, 0.02)
+    out = []
+    for d in range(-(-n // PER_DOC)):
+        k = min(PER_DOC, n - d * PER_DOC)
+        doc_id = f"bench-{seed}-{d}.txt"
+        chunks, ts = [], []
+        for i in range(k):
+            words = terms(int(rng.integers(20, 60)))
+            text = "".join(words)
+            chunks.append(Chunk(f"{doc_id}#{i}", doc_id, i, "bench", "", "", text, text, 0, len(text)))
+            ts.append(tuple(words))
+        doc = Document(doc_id, doc_id, "\n".join(c.text for c in chunks), "utf-8", "bench", None, None)
+        owner = np.repeat(np.arange(k), 3)
+        out.append(DocumentData(doc, f"{seed}-{d}", tuple(chunks), (), (), tuple(ts), tuple(() for _ in chunks),
+                                vectors(3 * k), owner, np.tile(np.arange(3), k)))
+    return out
+
+
+def _bytes(paths) -> int:
+    return sum(p.stat().st_size for p in paths if p.is_file())
+
+
+def commit_step(args: argparse.Namespace) -> None:
+    """Child process of ``update``: one build's store work (delete, add or optimize) on an index; prints JSON."""
+    from retrieval.store.local import DB, VIS, LocalStore, LocalWriter, gen_dir, read_current
+    from retrieval.store.segments import MergePolicy
+
+    folder = Path(args.index)
+    cur = read_current(folder)
+    man = json.loads((gen_dir(folder, cur) / "manifest.json").read_text("utf-8"))
+    db_before = _bytes([folder / DB, folder / (DB + "-wal")])
+    store = LocalStore(folder, verify=False)
+    docs = None
+    if args.op == "add":
+        docs = _documents(store, args.n, args.seed)
+    elif args.op == "delete":
+        g = store.generation
+        rows = store._q(f"SELECT doc_id, n_chunks FROM documents WHERE {VIS} ORDER BY doc_id", (g, g))
+        order = np.random.default_rng(args.seed).permutation(len(rows))
+        picked, total = [], 0
+        for i in order:
+            if total >= args.n:
+                break
+            picked.append(rows[i][0])
+            total += rows[i][1]
+    store.close()
+    del store
+    base_rss = reset_peak()  # what is measured is the writer's work from here (the new paragraphs are made)
+    policy = MergePolicy(0, 1, 1.0) if args.no_merge else MergePolicy()
+    t0 = time.perf_counter()
+    with LocalWriter(folder, man["model"], {k: man[k] for k in INDEX_KEYS if k in man},
+                     ann_min_vectors=man["dense"]["ann_min_vectors"], policy=policy,
+                     optimize=args.op == "optimize") as w:
+        if args.op == "delete":
+            w.delete_documents(picked)
+        elif docs:
+            w.add(docs)
+        out = w.commit({"bench": args.op}) if w.changed() else None
+    took = time.perf_counter() - t0
+    if out is None:
+        raise SystemExit("nothing to commit")
+    gdir = gen_dir(folder, out["generation"])
+    print(json.dumps({
+        "generation": out["generation"], "seconds": took, "written": _bytes(gdir.iterdir()),
+        "segment": _bytes(gdir / n for n in (out["segments"][-1]["files"] if out["segments"][-1]["gen"] ==
+                                             out["generation"] else ())),
+        "db_growth": _bytes([folder / DB, folder / (DB + "-wal")]) - db_before,
+        "index": _bytes({gen_dir(folder, m["gen"]) / n for m in out["segments"] for n in m["files"]}
+                        | {gdir / n for n in out["files"]}),
+        "segments": len(out["segments"]), "deleted": out["deleted"]["chunks"], "chunks": out["counts"]["chunks"],
+        "peak_mb": hwm_mb(), "base_mb": base_rss}))
+
+
+def _child(index: Path, op: str, seed: int, no_merge: bool = True) -> dict:
+    import subprocess
+
+    cmd = [sys.executable, str(Path(__file__).resolve()), "_commit", str(index), op, "--n", str(UPDATE_N),
+           "--seed", str(seed)] + (["--no-merge"] if no_merge else [])
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise SystemExit(f"{op} failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def clone_index(src: Path, dst: Path) -> None:
+    """A copy to change: generation folders hard-linked (never changed in place), the database copied."""
+    import os
+
+    from retrieval.store.local import CURRENT, DB
+
+    shutil.rmtree(dst, ignore_errors=True)
+    dst.mkdir(parents=True)
+    for p in src.iterdir():
+        if p.is_dir() and p.name.startswith("gen-"):
+            shutil.copytree(p, dst / p.name, copy_function=os.link)
+    with sqlite3.connect(src / DB) as a, sqlite3.connect(dst / DB) as b:
+        a.backup(b)
+    shutil.copy(src / CURRENT, dst / CURRENT)
+
+
+def make_random(dst: Path, n: int, ann_min_vectors: int, dim: int = 384, seed: int = 0) -> None:
+    """A store of ``n`` random paragraphs, written through LocalWriter with no model: PER_DOC a document,
+    20-60 terms each from a Zipf vocabulary of 50,000 words, 3 vectors each near one of 2,000 random centres."""
+    from retrieval.store.base import DocumentData
+    from retrieval.store.local import LocalWriter
+    from retrieval.types import Chunk, Document
+
+    rng = np.random.default_rng(seed)
+    vocab = [f"词{i}" for i in range(50_000)]
+    p = 1 / np.arange(1, len(vocab) + 1)
+    p /= p.sum()
+    centres = rng.normal(size=(2000, dim)).astype(np.float32)
+    shutil.rmtree(dst, ignore_errors=True)
+    settings = {"chunking": {"unit": "paragraph"}, "tokenizer": {"name": "bench"}, "bm25": {"k1": 1.2, "b": 0.75},
+                "vocabulary": None, "facts": {"version": 0}}
+    with LocalWriter(dst, {"name": "bench-random", "dim": dim}, settings, full=True,
+                     ann_min_vectors=ann_min_vectors) as w:
+        for start in range(0, n, 5000):
+            items = []
+            for d in range(start // PER_DOC, min(n, start + 5000) // PER_DOC):
+                doc_id = f"doc-{d}.txt"
+                chunks, ts = [], []
+                for i in range(PER_DOC):
+                    words = [vocab[t] for t in rng.choice(len(vocab), size=int(rng.integers(20, 60)), p=p)]
+                    text = "".join(words[:8])
+                    chunks.append(Chunk(f"{doc_id}#{i}", doc_id, i, "random", "", "", text, text, 0, len(text)))
+                    ts.append(tuple(words))
+                x = centres[rng.integers(0, len(centres), 3 * PER_DOC)] + rng.normal(0, 0.3, (3 * PER_DOC, dim))
+                x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+                doc = Document(doc_id, doc_id, "\n".join(c.text for c in chunks), "utf-8", "random", None, None)
+                items.append(DocumentData(doc, str(d), tuple(chunks), (), (), tuple(ts), tuple(() for _ in chunks),
+                                          x, np.repeat(np.arange(PER_DOC), 3), np.tile(np.arange(3), PER_DOC)))
+            w.add(items)
+        w.commit({})
+
+
+def _queries(folder: Path, n: int = 200, seed: int = 9) -> list[tuple[list[str], np.ndarray]]:
+    """``n`` queries: 3 terms drawn by document frequency, and a stored vector plus noise."""
+    from retrieval.store.local import LocalStore
+
+    store = LocalStore(folder, verify=False)
+    rng = np.random.default_rng(seed)
+    terms, vectors = _term_sampler(store, rng), _vector_sampler(store, rng, 0.02)
+    qs = [(terms(3), v) for v in vectors(n)]
+    store.close()
+    return qs
+
+
+def _time_search(folder: Path, qs: list[tuple[list[str], np.ndarray]]) -> tuple[dict, dict]:
+    """p50/p95 (ms) of the store's two legs at depth 100, and their answers (for comparison)."""
+    from retrieval.store.local import LocalStore
+
+    store = LocalStore(folder, verify=False)
+    for t, v in qs:  # warm: the page cache holds what the queries read
+        store.bm25_top(t, 100)
+        store.dense_top(v, 100)
+    bm, de, both, answers = [], [], [], {}
+    for i, (t, v) in enumerate(qs):
+        t0 = time.perf_counter()
+        b = store.bm25_top(t, 100)
+        t1 = time.perf_counter()
+        d = store.dense_top(v, 100)
+        t2 = time.perf_counter()
+        bm.append((t1 - t0) * 1000)
+        de.append((t2 - t1) * 1000)
+        both.append((t2 - t0) * 1000)
+        answers[i] = (b, d)
+    store.close()
+    return {"bm25": (pct(bm, 50), pct(bm, 95)), "dense": (pct(de, 50), pct(de, 95)),
+            "both": (pct(both, 50), pct(both, 95))}, answers
+
+
 def update(args: argparse.Namespace) -> None:
-    """The store's side of an incremental build at size N: 2,000 paragraphs deleted and 2,000 added.
+    """Segments at size N: what deleting and adding 2,000 paragraphs write and take, then search with 10
+    unmerged segments against the same index merged (``--optimize``).
 
-    What a build's commit does after embedding (LocalWriter.commit): load the generation's
-    postings and dense index, drop the dead chunks, add the new ones, write and checksum. The
-    new paragraphs reuse existing rows' vectors and random terms (their text does not matter
-    here). Peak RSS is this process's (no model loaded).
+    Works on a copy of the index (its generation folders hard-linked) with the store's own writer,
+    each commit in a child process whose peak RSS is reported (no model is loaded anywhere: the
+    added paragraphs' terms are drawn from the index by document frequency, their vectors are stored
+    ones plus noise). Search is timed at the store (both legs at depth 100, no query encoding), on
+    200 queries made the same way, once warm.
     """
-    from retrieval.store.bm25 import Postings
-    from retrieval.store.dense import PARTS, Vectors
-    from retrieval.store.local import _digests, gen_dir, read_current
+    from retrieval.settings import Settings
 
-    dst = WORK / f"synthetic-{args.size}"
-    g = gen_dir(dst, read_current(dst))
-    man = json.loads((g / "manifest.json").read_text("utf-8"))
-    t0 = time.perf_counter()
-    post = Postings.load(g, man["bm25"]["k1"], man["bm25"]["b"], mmap=False)
-    vec = Vectors.load(g / "dense.faiss", mmap=False)
-    t_load = time.perf_counter() - t0
-    rng = np.random.default_rng(1)
-    n = 2000
-    dead = np.sort(rng.choice(np.flatnonzero(post.lengths >= 0), n, replace=False))
-    top = len(post.lengths)
-    new_cids = np.arange(top, top + n)
-    xb = vec.all_vectors()[1] if vec.exact is None else vec.exact.matrix()
-    new_vecs = np.asarray(xb[: 3 * n], dtype=np.float32)
-    new_vids = (np.repeat(new_cids, 3) * PARTS + np.tile(np.arange(3), n)).astype(np.int64)
-    t0 = time.perf_counter()
-    vec = vec.updated(dead, top + n, new_vids, new_vecs, man["dense"].get("ann_min_vectors", 200_000), copy=False)
-    t_dense = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    post = post.updated(dead, np.repeat(new_cids, 20), rng.integers(0, post.n_terms, 20 * n),
-                        np.ones(20 * n, np.float32), (new_cids, np.full(n, 50, np.float32)), post.n_terms)
-    t_bm25 = time.perf_counter() - t0
-    out = Path(tempfile.mkdtemp(prefix=".update-", dir=WORK))
-    try:
-        t0 = time.perf_counter()
-        post.save(out)
-        vec.save(out / "dense.faiss")
-        t_write = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        files = list(out.iterdir())
-        _digests(files)
-        size = sum(p.stat().st_size for p in files)
-        t_hash = time.perf_counter() - t0
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
-    total = t_load + t_dense + t_bm25 + t_write + t_hash
-    print(f"{args.size:,} paragraphs, {n:,} deleted and {n:,} added: {total:.1f} s (load {t_load:.1f}, dense "
-          f"{t_dense:.1f}, BM25 {t_bm25:.1f}, write {size / 1e9:.1f} GB {t_write:.1f}, sha256 {t_hash:.1f}); "
-          f"peak RSS {peak_mb():.0f} MB")
+    if args.make:
+        src = WORK / f"random-{args.size}"
+        if not (src / "CURRENT").exists() or args.remake:
+            t0 = time.perf_counter()
+            make_random(src, args.size, args.ann_min_vectors or Settings.ann_min_vectors)
+            print(f"random index of {args.size:,} paragraphs written in {time.perf_counter() - t0:.0f} s")
+    else:
+        src = WORK / f"synthetic-{args.size}"
+    if not (src / "CURRENT").exists():
+        raise SystemExit(f"no index at {src}: run `scripts/bench_scale.py synthetic {args.size}` or use --make")
+    dst = WORK / f"update-{args.size}"
+    clone_index(src, dst)
+    steps = [("delete", _child(dst, "delete", 1))]
+    steps.append(("add", _child(dst, "add", 2)))
+    for label, r in steps:
+        print(f"{args.size:,} paragraphs, {label} {UPDATE_N:,}: wrote {r['written'] / 1e6:.1f} MB "
+              f"({100 * r['written'] / r['index']:.2f}% of the index's {r['index'] / 1e6:.0f} MB of segment files; "
+              f"SQLite grew {r['db_growth'] / 1e6:.1f} MB), {r['seconds']:.1f} s, peak RSS {r['peak_mb']:.0f} MB "
+              f"({r['base_mb']:.0f} MB as the writer opened), {r['segments']} segments, "
+              f"{r['deleted']} deleted chunks")
+    for seed in range(3, 11):
+        r = _child(dst, "add", seed)
+    print(f"after 8 more adds: {r['segments']} segments, {r['chunks']:,} paragraphs; each add wrote about "
+          f"{r['written'] / 1e6:.1f} MB, peak RSS {r['peak_mb']:.0f} MB")
+    qs = _queries(dst)
+    seg_t, seg_a = _time_search(dst, qs)
+    r = _child(dst, "optimize", 0)
+    print(f"--optimize: wrote {r['written'] / 1e6:.0f} MB in {r['seconds']:.1f} s, peak RSS {r['peak_mb']:.0f} MB, "
+          f"{r['segments']} segment")
+    one_t, one_a = _time_search(dst, qs)
+    same_bm25 = sum(a[0] == one_a[i][0] for i, a in seg_a.items())
+    dense_overlap = np.mean([len({c for c, _ in a[1]} & {c for c, _ in one_a[i][1]}) / max(1, len(a[1]))
+                             for i, a in seg_a.items()])
+    for leg in ("bm25", "dense", "both"):
+        (a50, a95), (b50, b95) = seg_t[leg], one_t[leg]
+        print(f"  {leg} at depth 100: 10 segments p50 {a50:.2f} ms (p95 {a95:.2f}), merged p50 {b50:.2f} ms "
+              f"(p95 {b95:.2f}): {100 * (a50 / b50 - 1):+.0f}%")
+    print(f"  BM25 top-100 identical on {same_bm25}/{len(seg_a)} queries; dense top-100 overlap {dense_overlap:.3f}")
+    if not args.keep:
+        shutil.rmtree(dst, ignore_errors=True)
 
 
 def rss_parts() -> tuple[float, float]:
@@ -565,9 +840,23 @@ def main() -> None:
     t.add_argument("kind", choices=["pd", "long"])
     t.add_argument("--files", type=int, default=200)
     t.set_defaults(func=rate)
-    u = sub.add_parser("update", help="an incremental commit's store work on a synthetic index")
+    u = sub.add_parser("update", help="segments: what adding or deleting 2,000 paragraphs costs, and search "
+                                      "with 10 unmerged segments against the merged index")
     u.add_argument("size", type=int)
+    u.add_argument("--make", action="store_true",
+                   help="on a random index of this size made without the model (no `real` run needed)")
+    u.add_argument("--remake", action="store_true", help="make the random index again")
+    u.add_argument("--ann-min-vectors", type=int, default=None,
+                   help="--make: IVF above this many vectors (default Settings.ann_min_vectors)")
+    u.add_argument("--keep", action="store_true", help="keep the changed copy (update-N)")
     u.set_defaults(func=update)
+    c = sub.add_parser("_commit", help=argparse.SUPPRESS)
+    c.add_argument("index")
+    c.add_argument("op", choices=("add", "delete", "optimize"))
+    c.add_argument("--n", type=int, default=UPDATE_N)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--no-merge", action="store_true")
+    c.set_defaults(func=commit_step)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     args.func(args)
