@@ -1,19 +1,35 @@
 """The local store: SQLite for rows, FAISS for vectors, memory-mapped arrays for BM25 postings.
 
-Layout of an index folder (Lucene's idea of commit points, not its code):
+Layout of an index folder (Lucene's idea of commit points and segments, not its code):
 
     CURRENT             the served generation's number, replaced atomically (os.replace)
     store.sqlite        documents, chunks, sentences, places, facts, terms, embedding cache (WAL)
-    gen-000007/         one generation's immutable files: manifest.json (every file's size and
-                        sha256, counts, model, settings), dense.faiss (with dense_exact.npy
-                        and dense_ids.npy for an SQ8 index), bm25_*.npy
+    gen-000007/         one generation: manifest.json (its live segments, each with every file's size
+                        and sha256; counts, model, settings), deleted.npy (chunks of those segments no
+                        longer live), bm25_df.npy (each term's live document frequency), and the
+                        segment generation 7 wrote, if it wrote one: dense.faiss (with dense_exact.npy
+                        and dense_ids.npy for an SQ8 index), dense_n.npy, bm25_*.npy
     write.lock          held by the one running build (fcntl), with its pid
+
+A segment (retrieval/store/segments.py) is written once, by the build that adds its chunks or
+merges older segments into it, and read by every later generation that lists it; its files are
+hashed when written and their digests copied into later manifests. So a build that adds 2,000
+paragraphs writes one small segment, one that deletes writes deleted.npy, and neither rewrites
+the others. BM25 scores over all live segments with the generation's statistics (live chunks,
+their average length, df without deleted chunks): equal to a full build's. A size-tiered policy
+folds segments of one size, and segments mostly deleted, into the new one; ``policyqa build
+--optimize`` folds all of them.
 
 Rows carry ``gen_from``/``gen_to``: a reader of generation g sees rows with
 ``gen_from <= g < gen_to`` (or no gen_to), so a build writes its rows before it flips CURRENT
 and a reader never sees a half-written index. A killed build's rows are undone by the next
-build (rows newer than CURRENT are dropped, their deletions reverted). Rows dead for two
-generations, and older generation folders, are purged.
+build (rows newer than CURRENT are dropped, their deletions reverted; its unpublished generation
+folder, segment included, is removed). Rows dead for two generations, and older generation
+folders whose segments no kept generation reads, are purged.
+
+An index written before segments (a manifest without ``segments``) is refused by readers with
+the rebuild command, and the next build rebuilds it whole (vectors come from the embedding
+cache, so nothing is embedded again).
 """
 
 from __future__ import annotations
