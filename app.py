@@ -29,7 +29,7 @@ from retrieval.answer.export import (
     to_csv,
 )
 from retrieval.answer.extractive import answer_question, facts_for
-from retrieval.errors import user_message
+from retrieval.errors import OutdatedIndex, user_message
 from retrieval.index import Index, build_index, open_index
 from retrieval.ingest import remove, save
 from retrieval.progress import with_eta
@@ -128,7 +128,11 @@ def get_index() -> Index | None:
         exists = published_generation(INDEX) is not None if is_milvus(INDEX) else is_index_folder(INDEX)
         if not exists:
             build_ui(f"No index at {INDEX} yet: building it from {CORPUS} (once).")
-        return load_index(str(INDEX), index_stamp())
+        try:
+            return load_index(str(INDEX), index_stamp())
+        except OutdatedIndex:  # written by an older version: rebuilt from its embedding cache
+            build_ui(f"The index at {INDEX} was written by an older version: rebuilding it from {CORPUS} (once).")
+            return load_index(str(INDEX), index_stamp())
     except Exception as exc:  # a Milvus server that does not answer, a damaged index, ...
         st.error(md_escape(user_message(exc)))
         return None

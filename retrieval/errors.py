@@ -25,6 +25,11 @@ class MissingExtra(UserError):
         self.extra = extra
 
 
+class OutdatedIndex(UserError):
+    """The index was written by an older version of this tool: a rebuild (from the embedding
+    cache, so cheap) makes it current; nothing of the corpus is lost."""
+
+
 class StaleQuote(UserError):
     """A quote the index holds no longer matches its document's text: the index is out of step."""
 

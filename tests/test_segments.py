@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import SEEDS, FakeEncoder
 
-from retrieval.errors import UserError
+from retrieval.errors import OutdatedIndex, UserError
 from retrieval.index import build_index, open_index
 from retrieval.settings import Settings
 from retrieval.store.local import gen_dir, read_current
@@ -210,7 +210,7 @@ def test_an_index_from_before_segments_is_refused_then_rebuilt_whole(seg):
     man = json.loads(path.read_text(encoding="utf-8"))
     del man["segments"]
     path.write_text(json.dumps(man), encoding="utf-8")
-    with pytest.raises(UserError, match=r"before segments.*policyqa build --full"):
+    with pytest.raises(OutdatedIndex, match=r"before segments.*policyqa build --full"):  # the app rebuilds on it
         open_index(s.index, s, encoder=FakeEncoder())
     report = build_index(s, encoder=FakeEncoder(), progress=False)  # no change, but the layout is old: full
     assert report.generation == 2

@@ -55,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.errors import UserError
+from retrieval.errors import OutdatedIndex, UserError
 from retrieval.settings import Settings
 from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filter, Readings, Sentence, StoreInfo
 from retrieval.store.bm25 import BM25, DF_FILE, Postings, new_term_ids
@@ -296,11 +296,11 @@ class LocalStore:
         if bad:
             raise UserError(f"index manifest {path} is damaged (bad or missing {', '.join(bad)}): {rebuild}")
         if man["schema_version"] != SCHEMA_VERSION:
-            raise UserError(f"index {self.folder} has schema {man['schema_version']}, this version reads "
-                            f"{SCHEMA_VERSION}: {rebuild}")
+            raise OutdatedIndex(f"index {self.folder} has schema {man['schema_version']}, this version reads "
+                                f"{SCHEMA_VERSION}: {rebuild}")
         if "segments" not in man:
-            raise UserError(f"index {self.folder} was written by an older version (one set of files per generation, "
-                            f"before segments): {rebuild}")
+            raise OutdatedIndex(f"index {self.folder} was written by an older version (one set of files per "
+                                f"generation, before segments): {rebuild}")
         segs = man["segments"]
         if not isinstance(segs, list) or not all(isinstance(m, dict) and isinstance(m.get("gen"), int)
                                                  and isinstance(m.get("files"), dict) for m in segs):
