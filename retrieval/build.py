@@ -33,7 +33,7 @@ from retrieval.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-BATCH_TEXTS = 256  # texts embedded and written per step
+BATCH_TEXTS = 2048  # texts embedded and written per step
 
 
 @dataclass(frozen=True)
@@ -256,7 +256,7 @@ class BuildPipeline:
         # each distinct subject of the facts once, as a question's measured phrase is encoded
         # (retrieval/answer/subjects.py reads them back instead of encoding them per question)
         subjects = list(dict.fromkeys(f.subject for d in pending.docs for f in d[3] if f.subject))
-        self._vectors([subject_key(self.rev, x) for x in subjects], subjects, self.encoder.encode_queries)
+        self._vectors([subject_key(self.rev, x) for x in subjects], subjects, self.encoder.encode_phrases)
         items, i = [], 0
         for doc, digest, chunks, facts, sentences, terms, places, dtexts, owner, part in pending.docs:
             vecs = np.stack([have[k] for k in keys[i : i + len(dtexts)]]) if dtexts else \

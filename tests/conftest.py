@@ -43,6 +43,9 @@ class FakeEncoder:
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self.encode_queries(texts)
 
+    def encode_phrases(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self._dim), np.float32)
+
     def describe(self) -> dict:
         return {"name": self.name, "dim": self._dim}
 

@@ -27,6 +27,9 @@ class CountingEncoder:
     def encode_queries(self, texts):
         return self.inner.encode_queries(texts)
 
+    def encode_phrases(self, texts):
+        return self.inner.encode_phrases(texts)
+
     def encode_passages(self, texts, progress=False):
         self.passages += len(texts)
         return self.inner.encode_passages(texts)

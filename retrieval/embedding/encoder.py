@@ -44,6 +44,8 @@ class Encoder(Protocol):
 
     def encode_queries(self, texts: list[str]) -> np.ndarray: ...
 
+    def encode_phrases(self, texts: list[str]) -> np.ndarray: ...
+
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
 
 
@@ -240,6 +242,11 @@ class Embedder:
                 return self._encode(texts, prefix, False)
             finally:
                 torch.set_num_threads(before)
+
+    def encode_phrases(self, texts: list[str]) -> np.ndarray:
+        """Short phrases in bulk, encoded as questions are (their prefix) but with every core and
+        without the question cache: a build's fact subjects, compared with questions' phrases."""
+        return self._encode(texts, self.prefixes[0], False)
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """L2-normalized passage vectors; the passage prefix is added here."""

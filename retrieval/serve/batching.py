@@ -59,6 +59,9 @@ class QueryBatcher:
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self.inner.encode_passages(texts, progress)
 
+    def encode_phrases(self, texts: list[str]) -> np.ndarray:
+        return self.inner.encode_phrases(texts)  # a build's bulk work: not batched with questions
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         key = tuple(texts)
         last = getattr(self._last, "entry", None)
