@@ -266,3 +266,28 @@ def test_the_merge_policy_tiers_and_optimize():
     assert [p.tier(n) for n in (0, 999, 9_999, 10_000, 99_999, 100_000, 1_000_000)] == [0, 0, 0, 1, 1, 2, 3]
     assert p.plan([(10, 0), (1_000_000, 0)], 0, optimize=True) == [0, 1]
     assert MergePolicy(factor=0, floor=1, max_deleted=1.0).plan([(1, 0)] * 50, 1) == []
+
+
+def test_an_ivf_segment_with_deleted_chunks_ranks_as_a_full_build(tmp_path):
+    """Deleted chunks of an IVF segment are dropped after its search (no FAISS selector): the dense
+    leg lists the live chunks a full build of the same files lists, with the same scores."""
+    enc = FakeEncoder()
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    names = sorted(p.name for p in SEEDS.iterdir() if p.is_file())
+    for n in names:
+        shutil.copy(SEEDS / n, corpus / n)
+    s = Settings(corpus=corpus, index=tmp_path / "index", ann_min_vectors=100, nprobe=10_000).with_(**NO_MERGE)
+    build_index(s, encoder=enc, progress=False)
+    (corpus / names[1]).unlink()
+    build_index(s, encoder=enc, progress=False)
+    man = manifest(s.index)
+    assert [m["kind"] for m in man["segments"]] == ["ivf-sq8"]
+    idx = open_index(s.index, s, encoder=enc)
+    assert idx.store.vectors.dead_in == [True]
+    full_s = s.with_(index=tmp_path / "full")
+    build_index(full_s, encoder=enc, progress=False, full=True)
+    full = open_index(full_s.index, full_s, encoder=enc)
+    for q in QUERIES:
+        a, b = idx.legs(q, 10, "dense").dense, full.legs(q, 10, "dense").dense
+        assert list(a) == list(b) and all(abs(a[c] - b[c]) < 1e-6 for c in a)

@@ -222,13 +222,13 @@ class BM25:
         deleted = deleted[deleted <= self.max_cid]
         self.dead = np.zeros(self.max_cid + 1, dtype=bool)
         self.dead[deleted] = True
+        self.deleted = np.unique(deleted)
         lengths[deleted] = -1.0
         self.live = lengths >= 0
         self.n_docs = int(np.count_nonzero(self.live))
         # lengths are token counts: their float64 sum is exact, so the average does not depend on the segmentation
         self.avgdl = float(lengths[self.live].sum()) / self.n_docs if self.n_docs else 1.0
         self.norm = k1 * (1 - b + b * lengths / self.avgdl)  # per chunk: the length part of the denominator
-        self.with_dead = [bool(len(deleted)) and bool(self.dead[np.asarray(s.chunks)].any()) for s in self.segments]
         self.df_ = self.count_df(self.segments, self.dead) if df is None else np.asarray(df)
 
     @staticmethod
@@ -263,15 +263,15 @@ class BM25:
             if df <= 0:
                 continue
             idf = float(lucene_idf(self.n_docs, np.float64(df)))
-            for s, with_dead in zip(self.segments, self.with_dead, strict=True):
+            for s in self.segments:
                 c, tf = s.slice(t)
                 if not len(c):
                     continue
                 c, tf = np.asarray(c), np.asarray(tf, dtype=np.float64)
-                if with_dead:
-                    keep = ~self.dead[c]
-                    c, tf = c[keep], tf[keep]
                 out[c] += idf * tf * (k1 + 1) / (tf + self.norm[c])  # a term lists each chunk once
+        # a deleted chunk's postings only ever add to its own cell: clearing the cells once is cheaper
+        # than filtering every term's postings (and the live chunks' scores are the same floats)
+        out[self.deleted] = 0.0
         return out
 
     def top(self, tids: list[int], depth: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:

@@ -506,8 +506,11 @@ class DenseSet:
         want = int(min(self.size, depth * (math.ceil(per_chunk) + 2)))
         vids, scores, owner = [], [], []
         for i, (p, dead) in enumerate(zip(self.parts, self.dead_in, strict=True)):
-            sel = allowed if allowed is not None else (self.live if dead else None)
-            v, s = p.candidates(query, want, sel, allowed_share)
+            if dead and allowed is None and p.ivf is not None:
+                v, s = self._ivf_without_deleted(p, query, want)
+            else:
+                sel = allowed if allowed is not None else (self.live if dead else None)
+                v, s = p.candidates(query, want, sel, allowed_share)
             vids.append(v)
             scores.append(s)
             owner.append(np.full(len(v), i, np.int64))
@@ -532,6 +535,22 @@ class DenseSet:
             if c not in best:  # results come best first
                 best[c] = float(sc)
         return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:depth]
+
+    def _ivf_without_deleted(self, p: Vectors, query: np.ndarray, want: int) -> tuple[np.ndarray, np.ndarray]:
+        """An IVF segment's best ``want`` live vectors: searched without a selector, its deleted
+        vectors dropped after. FAISS checks a selector for every code it scans, which doubled an
+        IVF search at 1M vectors (15 -> 32 ms); deletions are a small share of a segment (a third
+        at most before it is merged), so asking for a few more is cheaper."""
+        ask = want + want // 2 + 16
+        while True:
+            v, s = p.candidates(query, ask, None)
+            byte = v >> 3
+            alive = np.ones(len(v), bool)  # a vector past the bitmap's end belongs to no deleted chunk
+            known = byte < len(self.live)
+            alive[known] = (self.live[byte[known]] >> (v[known] & 7)).astype(bool)
+            if alive.sum() >= want or len(v) < ask or ask >= p.size:
+                return v[alive][:want], s[alive][:want]
+            ask = min(p.size, 2 * ask)
 
     def scores_of(self, query: np.ndarray, cids: np.ndarray) -> list[tuple[int, float]]:
         """(vector id, inner product) of every stored vector of these (live) chunks."""
