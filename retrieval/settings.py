@@ -123,8 +123,6 @@ class Settings:
     subject_need_overlap_en: float = 0.1  # of the English phrase's CC-CEDICT glosses
     subject_gloss_weight: float = 0.1
     # a subject holding the question's phrase in order, words put in, matches (chosen on dev)
-    subject_top_floor: float = 1.0  # the best-scoring subject alone matches from this cosine on (1: off)
-    subject_top_floor_en: float = 1.0
     subject_within_chars: int = 3
     subject_cover: float = 0.75  # ... or is the phrase less a quarter of its characters at most
     max_question_chars: int = 1000  # a query or question longer than this is refused (400)

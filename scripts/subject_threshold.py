@@ -31,7 +31,6 @@ from retrieval.settings import Settings  # noqa: E402
 log = logging.getLogger("subject_threshold")
 FLOORS = (0.92, 0.94, 0.96)  # Chinese questions
 FLOORS_EN = (0.78, 0.80)
-TOP_FLOORS = (1.0, 0.92, 0.90, 0.88)  # the best subject alone (1.0: off); the same for English
 MARGINS = (0.02,)
 NEED = (0.0,)  # characters a Chinese subject must share with the question's phrase (0.3 changed nothing)
 NEED_EN = (0.1,)  # ... with an English phrase's CC-CEDICT glosses (0.0 and 0.3 lost on every row before)
@@ -59,10 +58,8 @@ def main() -> None:
     rows = []
     try:
         dev_rows.write_text("\n".join(pd_dev) + "\n", encoding="utf-8")
-        for floor, floor_en, margin, need, need_en, top in itertools.product(FLOORS, FLOORS_EN, MARGINS, NEED, NEED_EN,
-                                                                              TOP_FLOORS):
+        for floor, floor_en, margin, need, need_en in itertools.product(FLOORS, FLOORS_EN, MARGINS, NEED, NEED_EN):
             change = {"subject_min_cosine": floor, "subject_min_cosine_en": floor_en, "subject_margin": margin,
-                      "subject_top_floor": top, "subject_top_floor_en": min(top, floor_en),
                       "subject_need_overlap": need, "subject_need_overlap_en": need_en,
                       "subject_min_overlap": OVERLAP, "subject_gloss_weight": GLOSS}
             idx = dataclasses.replace(index, settings=index.settings.with_(**change))
@@ -71,14 +68,14 @@ def main() -> None:
             f1 = 2 * cell["recall"] * cell["precision"] / (cell["recall"] + cell["precision"] or 1)
             pidx = dataclasses.replace(pd_index, settings=pd_index.settings.with_(**change))
             pd = score_regions(pidx, dev_rows, [])
-            rows.append(((f1 + pd["all precision"]) / 2, (floor, floor_en, margin, top), f1, cell, pd))
+            rows.append(((f1 + pd["all precision"]) / 2, (floor, floor_en, margin, need_en), f1, cell, pd))
     finally:
         dev_rows.unlink(missing_ok=True)
-    print("| zh floor | en floor | margin | best alone | score | facts F1 | recall | precision | refused "
+    print("| zh floor | en floor | margin | en shared | score | facts F1 | recall | precision | refused "
           "| PD listed | PD precision |")
     print("|---" * 11 + "|")
-    for score, (floor, floor_en, margin, top), f1, c, pd in sorted(rows, key=lambda r: -r[0])[:args.top]:
-        print(f"| {floor:.2f} | {floor_en:.2f} | {margin:.2f} | {top:.2f} | {score:.3f} | {f1:.3f} "
+    for score, (floor, floor_en, margin, need_en), f1, c, pd in sorted(rows, key=lambda r: -r[0])[:args.top]:
+        print(f"| {floor:.2f} | {floor_en:.2f} | {margin:.2f} | {need_en:.1f} | {score:.3f} | {f1:.3f} "
               f"| {c['recall']:.3f} | {c['precision']:.3f} | {c['refusal']:.3f} | {int(pd['all listed'])} "
               f"| {pd['all precision']:.3f} |")
 

@@ -114,21 +114,20 @@ def subject_scores(index, phrase: str, subjects: list[str]) -> dict[str, tuple[f
 
 
 def matching(scores: dict[str, tuple[float, float]], floor: float, margin: float, overlap: float,
-             gloss_weight: float, need_overlap: float = 0.0, top_floor: float = 1.0) -> dict[str, float]:
+             gloss_weight: float, need_overlap: float = 0.0) -> dict[str, float]:
     """The subjects that mean what the question measures, with their score.
 
     A subject's score is its cosine plus ``gloss_weight`` times its character overlap; it matches
     when its cosine is at least ``floor``, its score within ``margin`` of the best subject's and
     its overlap at least ``need_overlap``, or when it shares at least ``overlap`` of its
-    characters with the phrase alone. The best subject alone matches from ``top_floor`` on.
+    characters with the phrase alone.
     """
     if not scores:
         return {}
     score = {s: c + gloss_weight * o for s, (c, o) in scores.items()}
     best = max(score.values())
     return {s: score[s] for s, (c, o) in scores.items()
-            if (c >= floor and score[s] >= best - margin and o >= need_overlap) or o >= overlap
-            or (score[s] == best and c >= top_floor and o >= need_overlap)}
+            if (c >= floor and score[s] >= best - margin and o >= need_overlap) or o >= overlap}
 
 
 def subject_matches(index, q: Question, subjects: list[str]) -> dict[str, float]:
@@ -141,8 +140,7 @@ def subject_matches(index, q: Question, subjects: list[str]) -> dict[str, float]
     en = q.lang == "en"
     found = matching(subject_scores(index, phrase, subjects), s.subject_min_cosine_en if en else s.subject_min_cosine,
                      s.subject_margin, s.subject_min_overlap, s.subject_gloss_weight,
-                     s.subject_need_overlap_en if en else s.subject_need_overlap,
-                     s.subject_top_floor_en if en else s.subject_top_floor)
+                     s.subject_need_overlap_en if en else s.subject_need_overlap)
     if not en:  # a more specific subject than the question's phrase ("渔民人均年收入" for "人均收入"), or
         # one that leaves out a little of it ("水果总产" for "水果总产量")
         found.update({x: found.get(x, 1.0) for x in subjects if x and (
