@@ -345,6 +345,18 @@ def test_cli_store_option_and_env_select_milvus(monkeypatch):
 
 
 @needs_milvus
+def test_closing_another_client_of_the_same_server_leaves_an_open_index_working(pair):
+    """A generation check (or a writer) opens and closes its own client: the reader's stays up."""
+    from retrieval.store import published_generation
+
+    _local, milvus, _corpus, _enc = pair
+    before = [h.chunk.chunk_id for h in milvus.search("规上工业增加值", k=5)]
+    for _ in range(2):
+        assert published_generation(milvus.settings.index) == milvus.info.generation
+    assert [h.chunk.chunk_id for h in milvus.search("规上工业增加值", k=5)] == before
+
+
+@needs_milvus
 def test_the_http_api_serves_a_milvus_index_as_the_local_one(pair):
     """`policyqa serve --store milvus://…`: the same answers, from the generation Milvus published."""
     pytest.importorskip("fastapi")
@@ -354,15 +366,18 @@ def test_the_http_api_serves_a_milvus_index_as_the_local_one(pair):
     from retrieval.serve.service import Service
 
     local, milvus, _corpus, _enc = pair
-    served = {name: TestClient(create_app(Service(idx.settings, index=idx))) for name, idx in
-              (("local", local), ("milvus", milvus))}
+    # serve_reopen_s=0: every request looks for a new generation, as requests over 0.5 s apart do
+    served = {name: TestClient(create_app(Service(idx.settings.with_(serve_reopen_s=0.0), index=idx)))
+              for name, idx in (("local", local), ("milvus", milvus))}
     q = "哪些地区提出了9.5%的增长目标"
     got = {name: c.get("/ask", params={"q": q}) for name, c in served.items()}
-    assert all(r.status_code == 200 for r in got.values())
+    assert all(r.status_code == 200 for r in got.values()), {n: r.text[:300] for n, r in got.items()}
     items = {name: [i["region"] for i in r.json()["results"][0]["items"]] for name, r in got.items()}
     assert items["milvus"] == items["local"] and items["milvus"]
     assert got["milvus"].json()["generation"] == milvus.info.generation
-    body = served["milvus"].get("/search", params={"q": "规上工业增加值", "k": 5}).json()
+    got = served["milvus"].get("/search", params={"q": "规上工业增加值", "k": 5})
+    assert got.status_code == 200, got.text
+    body = got.json()
     assert [h["chunk_id"] for h in body["results"][0]["hits"]] == \
         [h.chunk.chunk_id for h in milvus.search("规上工业增加值", k=5)]
     health = served["milvus"].get("/health").json()

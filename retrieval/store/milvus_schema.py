@@ -8,6 +8,7 @@ queries whose failures become one-line UserErrors.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
 
 from retrieval.errors import UserError
@@ -46,10 +47,15 @@ def _pymilvus():
 
 
 def connect(url: MilvusUrl, timeout: float):
-    """A MilvusClient for the server, or a one-line UserError naming it."""
+    """A MilvusClient for the server with a connection of its own, or a one-line UserError naming it.
+
+    pymilvus shares one connection among clients of the same address unless told an alias, and
+    ``close()`` removes it for all of them: a writer or a generation check closing its client
+    cut the serving store's ("should create connection first").
+    """
     pm = _pymilvus()
     try:
-        return pm.MilvusClient(uri=url.uri, timeout=timeout)
+        return pm.MilvusClient(uri=url.uri, timeout=timeout, alias=f"policyqa-{uuid.uuid4().hex}")
     except Exception as exc:  # pymilvus raises MilvusException or grpc errors on an unreachable server
         raise UserError(f"cannot reach Milvus at {url} ({type(exc).__name__}): start the server or fix --store") \
             from exc
