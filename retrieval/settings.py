@@ -74,6 +74,9 @@ class Settings:
     segment_merge_factor: int = 10
     segment_floor_chunks: int = 1000
     segment_max_deleted: float = 0.33
+    # a reader folds live segments of at most this many chunks into one in memory when it opens (two or
+    # more): ten unmerged segments then search as fast as one (scripts/bench_scale.py update)
+    segment_small_chunks: int = 10_000
     k: int = 10
     facts_shown: int = 5000  # rows of the app's figures table (the CSV download has the same rows)
     # Milvus backend (`--store milvus://HOST:PORT/COLLECTION`, retrieval/store/milvus.py, docs/milvus.md)

@@ -772,7 +772,7 @@ def update(args: argparse.Namespace) -> None:
     print(f"  BM25 top-100 identical on {same_bm25}/{len(seg_a)} queries; dense top-100 overlap {dense_overlap:.3f}")
     if not args.keep:
         shutil.rmtree(dst, ignore_errors=True)
-    shutil.rmtree(merged, ignore_errors=True)
+        shutil.rmtree(merged, ignore_errors=True)
 
 
 def rss_parts() -> tuple[float, float]:
@@ -865,7 +865,7 @@ def main() -> None:
     u.add_argument("--remake", action="store_true", help="make the random index again")
     u.add_argument("--ann-min-vectors", type=int, default=None,
                    help="--make: IVF above this many vectors (default Settings.ann_min_vectors)")
-    u.add_argument("--keep", action="store_true", help="keep the changed copy (update-N)")
+    u.add_argument("--keep", action="store_true", help="keep the changed copy and its merged twin")
     u.set_defaults(func=update)
     c = sub.add_parser("_commit", help=argparse.SUPPRESS)
     c.add_argument("index")

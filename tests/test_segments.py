@@ -12,6 +12,7 @@ from conftest import SEEDS, FakeEncoder
 from retrieval.errors import OutdatedIndex, UserError
 from retrieval.index import build_index, open_index
 from retrieval.settings import Settings
+from retrieval.store import Filter
 from retrieval.store.local import gen_dir, read_current
 from retrieval.store.segments import MergePolicy
 
@@ -35,11 +36,13 @@ def stats(folder) -> dict[str, tuple[int, int, int]]:
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir()}
 
 
-@pytest.fixture
-def seg(tmp_path):
-    """Settings of a fresh index of the seed corpus (merging off) and the fake encoder."""
+@pytest.fixture(params=[Settings.segment_small_chunks, 0], ids=["folded", "apart"])
+def seg(tmp_path, request):
+    """Settings of a fresh index of the seed corpus (merging off) and the fake encoder; a reader
+    folds the small segments in memory, or (``apart``) searches each on its own."""
     shutil.copytree(SEEDS, tmp_path / "corpus")
-    s = Settings(corpus=tmp_path / "corpus", index=tmp_path / "index").with_(**NO_MERGE)
+    s = Settings(corpus=tmp_path / "corpus", index=tmp_path / "index",
+                 segment_small_chunks=request.param).with_(**NO_MERGE)
     build_index(s, encoder=FakeEncoder(), progress=False)
     return s
 
@@ -291,3 +294,44 @@ def test_an_ivf_segment_with_deleted_chunks_ranks_as_a_full_build(tmp_path):
     for q in QUERIES:
         a, b = idx.legs(q, 10, "dense").dense, full.legs(q, 10, "dense").dense
         assert list(a) == list(b) and all(abs(a[c] - b[c]) < 1e-6 for c in a)
+
+
+def test_segments_added_to_an_ivf_index_share_its_lists_and_rank_as_the_merged_index(tmp_path):
+    """A segment written beside an IVF segment takes its trained lists and code ranges: a query's
+    lists are chosen once for both, so with few lists probed the dense leg lists what the merged
+    index lists (with a filter and a deletion too), where an exact small segment was read whole.
+    Folded in memory as a reader opens them (small segments), they list the same again."""
+    enc = FakeEncoder()
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    names = sorted(p.name for p in SEEDS.iterdir() if p.is_file())
+    for n in names[:-1]:
+        shutil.copy(SEEDS / n, corpus / n)
+    s = Settings(corpus=corpus, index=tmp_path / "index", ann_min_vectors=100, nprobe=3).with_(**NO_MERGE)
+    build_index(s, encoder=enc, progress=False)
+    first = read_current(s.index)
+    shutil.copy(SEEDS / names[-1], corpus / names[-1])
+    for name, text in EXTRA.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+        build_index(s, encoder=enc, progress=False)
+    (corpus / "new_a.txt").unlink()  # from the segment it shares with the last seed
+    build_index(s, encoder=enc, progress=False)
+    man = manifest(s.index)
+    assert len(man["segments"]) == 1 + len(EXTRA) and man["deleted"]["chunks"] == 2
+    assert all(m["kind"] == "ivf-sq8" and m.get("trained", m["gen"]) == first for m in man["segments"])
+    merged_s = s.with_(index=tmp_path / "merged")
+    shutil.copytree(s.index, merged_s.index)
+    build_index(merged_s, encoder=enc, progress=False, optimize=True)
+    assert len(manifest(merged_s.index)["segments"]) == 1
+    merged = open_index(merged_s.index, merged_s, encoder=enc)
+    apart = open_index(s.index, s.with_(segment_small_chunks=0), encoder=enc)
+    assert apart.store.vectors.keys == [first] * len(man["segments"]) and apart.store.vectors.dead_in[1]
+    folded = open_index(s.index, s, encoder=enc)  # all small: one in memory
+    assert len(folded.store.vectors.parts) == len(folded.store.bm25.segments) == 1
+    assert folded.store.vectors.size == apart.store.vectors.size == merged.store.vectors.size
+    for idx in (apart, folded):
+        for q in QUERIES:
+            for flt in (None, Filter(regions=("岳池县",))):
+                a, b = idx.legs(q, 10, "hybrid", flt), merged.legs(q, 10, "hybrid", flt)
+                assert list(a.dense) == list(b.dense) and all(abs(a.dense[c] - b.dense[c]) < 1e-6 for c in a.dense)
+                assert a.bm25 == b.bm25

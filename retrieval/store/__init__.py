@@ -39,7 +39,8 @@ def open_store(location: str | Path, nprobe: int = Settings.nprobe, settings: Se
         return MilvusStore(parse_url(location), settings)
     from retrieval.store.local import LocalStore
 
-    return LocalStore(Path(location), nprobe=nprobe)
+    small = (settings or Settings()).segment_small_chunks
+    return LocalStore(Path(location), nprobe=nprobe, small_chunks=small)
 
 
 def location_name(location: str | Path) -> str:

@@ -61,7 +61,7 @@ from retrieval.store.base import DocInfo, DocumentData, Facets, FactQuery, Filte
 from retrieval.store.bm25 import BM25, DF_FILE, Postings, new_term_ids
 from retrieval.store.compile import Conditions, of_facts, of_filter, to_sql
 from retrieval.store.dense import PARTS, DenseSet, cid_bitmap
-from retrieval.store.segments import DELETED, NVEC, MergePolicy, Segment, merged_vectors
+from retrieval.store.segments import DELETED, NVEC, MergePolicy, Searchable, Segment, merged_vectors
 from retrieval.types import Chunk, Document, Fact
 
 log = logging.getLogger(__name__)
@@ -242,7 +242,8 @@ def _chunk_row(row: tuple) -> Chunk:
 class LocalStore:
     """One generation of a local index, opened read-only: the reading side of the store protocol."""
 
-    def __init__(self, folder: Path, nprobe: int = Settings.nprobe, verify: bool = True) -> None:
+    def __init__(self, folder: Path, nprobe: int = Settings.nprobe, verify: bool = True,
+                 small_chunks: int = Settings.segment_small_chunks) -> None:
         self.folder = folder
         gen = read_current(folder)
         rebuild = f"run `policyqa build --full --index {folder}`"
@@ -261,9 +262,10 @@ class LocalStore:
             self.segments = [Segment(gen_dir(folder, int(m["gen"])), m, k1, b, nprobe) for m in man["segments"]]
             deleted = np.load(self.dir / DELETED, allow_pickle=False)
             df = np.load(self.dir / DF_FILE, allow_pickle=False)
-            self.bm25 = BM25([s.postings for s in self.segments], deleted, k1, b, df)
-            self.vectors = DenseSet([s.vectors for s in self.segments], [s.chunks for s in self.segments],
-                                    [s.nvec for s in self.segments], deleted, int(man["model"].get("dim", 0)))
+            view = Searchable.of(self.segments, deleted, small_chunks, k1, b)
+            self.bm25 = BM25(view.postings, deleted, k1, b, df)
+            self.vectors = DenseSet(view.vectors, view.chunks, view.nvec, deleted, int(man["model"].get("dim", 0)),
+                                    view.keys)
         except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
             raise UserError(f"index {folder} generation {gen} is damaged ({type(exc).__name__}): {rebuild}") from exc
         self.n_terms = self.bm25.n_terms
@@ -863,6 +865,7 @@ class LocalWriter:
         folded = [segs[i] for i in fold]
         kept = [s for i, s in enumerate(segs) if i not in set(fold)]
         postings = vectors = nvec = None
+        trained: int | None = None
         if len(new_chunks) or folded:
             if folded:
                 log.info("generation %d folds %d segments (%s) into its own", g, len(folded),
@@ -874,9 +877,10 @@ class LocalWriter:
             all_n = np.concatenate([new_nvec] + [np.asarray(s.nvec) for s in folded])
             order = np.argsort(all_c, kind="stable")
             nvec = all_n[order[np.searchsorted(all_c, postings.chunks, sorter=order)]]
-            vectors = merged_vectors(folded, deleted, cat(self.new_vids, np.int64),
-                                     np.concatenate(self.new_vecs) if self.new_vecs else np.zeros((0, dim), np.float32),
-                                     dim, max(self.max_cid, 0), self.ann_min_vectors, self.ann_storage, self.nprobe)
+            vectors, trained = merged_vectors(
+                folded, deleted, cat(self.new_vids, np.int64),
+                np.concatenate(self.new_vecs) if self.new_vecs else np.zeros((0, dim), np.float32),
+                dim, max(self.max_cid, 0), self.ann_min_vectors, self.ann_storage, self.nprobe, kept)
             if int(nvec.astype(np.int64).sum()) != vectors.size:
                 raise RuntimeError(f"generation {g}: {vectors.size} vectors, {int(nvec.sum())} counted per chunk")
             if not postings.n_docs:
@@ -902,6 +906,7 @@ class LocalWriter:
             metas = [s.meta for s in kept]
             if postings is not None:
                 metas.append({"gen": g, "chunks": postings.n_docs, "vectors": vectors.size, "kind": vectors.kind,
+                              **({"trained": trained} if trained is not None and vectors.kind != "flat" else {}),
                               "files": {n: f for n, f in files.items() if n in seg_names}})
             n_vectors = sum(int(m["vectors"]) for m in metas) - dead_vectors
             main = max(metas, key=lambda m: int(m["vectors"]), default={"kind": "flat"})

@@ -111,16 +111,31 @@ class Segment:
         return np.asarray(deleted)[hit], int(np.asarray(self.nvec)[at[hit]].astype(np.int64).sum())
 
 
+def trained_key(meta: dict) -> int | None:
+    """Which generation trained an IVF segment's lists (segments with the same key share them)."""
+    if meta.get("kind", "flat") == "flat":
+        return None
+    return int(meta.get("trained", meta["gen"]))
+
+
+def largest_ivf(segments: list[Segment]) -> Segment | None:
+    ivf = [s for s in segments if s.meta.get("kind", "flat") != "flat"]
+    return max(ivf, key=lambda s: int(s.meta.get("vectors", 0))) if ivf else None
+
+
 def merged_vectors(folded: list[Segment], deleted: np.ndarray, ids: np.ndarray, vecs: np.ndarray, dim: int,
-                   max_cid: int, ann_min_vectors: int, storage: str, nprobe: int) -> Vectors:
-    """The dense index of a new segment: the folded segments' live vectors and the new ones.
+                   max_cid: int, ann_min_vectors: int, storage: str, nprobe: int,
+                   kept: list[Segment] = ()) -> tuple[Vectors, int | None]:
+    """The dense index of a new segment, and the generation whose trained lists it uses (None: exact).
 
     The largest folded IVF index is the base (its trained lists kept, its dead vectors removed,
-    the rest added, as an incremental build did before segments); otherwise the vectors are
-    indexed afresh, exact or IVF by their number (``ann_min_vectors``).
+    the rest added, as an incremental build did before segments). Without one, the largest kept
+    IVF segment lends its trained lists (`Vectors.empty_like`: the new segment is searched with
+    it, the lists chosen once); otherwise the vectors are indexed afresh, exact or IVF by their
+    number (``ann_min_vectors``).
     """
-    ivf = [s for s in folded if s.meta.get("kind", "flat") != "flat"]
-    base = max(ivf, key=lambda s: int(s.meta.get("vectors", 0))) if ivf else None
+    base = largest_ivf(folded)
+    lender = largest_ivf(list(kept)) if base is None else None
     all_ids, all_vecs = [], []
     for s in folded:
         if s is base:
@@ -136,5 +151,67 @@ def merged_vectors(folded: list[Segment], deleted: np.ndarray, ids: np.ndarray, 
     if base is not None:
         log.info("merging %d segments into the IVF index of generation %d", len(folded), base.gen)
         index = Vectors.load(base.folder / DENSE, nprobe, mmap=False)
-        return index.updated(base.dead(deleted)[0], max_cid, ids, vecs, ann_min_vectors, storage=storage, copy=False)
-    return Vectors.empty(dim).updated(np.zeros(0, np.int64), max_cid, ids, vecs, ann_min_vectors, storage=storage)
+        return (index.updated(base.dead(deleted)[0], max_cid, ids, vecs, ann_min_vectors, storage=storage,
+                              copy=False), trained_key(base.meta))
+    if lender is not None and len(ids):
+        log.info("a segment with the trained lists of generation %d", trained_key(lender.meta))
+        return lender.vectors.empty_like().added(ids, vecs), trained_key(lender.meta)
+    out = Vectors.empty(dim).updated(np.zeros(0, np.int64), max_cid, ids, vecs, ann_min_vectors, storage=storage)
+    return out, None
+
+
+@dataclass
+class Searchable:
+    """What a reader searches: the live segments, the small ones folded into one in memory.
+
+    Every small segment costs a query a few fixed steps per term and per dense search (memory
+    maps of their own, a FAISS call); folded when the store opens (tens of milliseconds), ten
+    unmerged segments search about as fast as the merged index (`scripts/bench_scale.py update`).
+    BM25 of the folded postings is the same floats (a chunk's score adds its own postings only);
+    the dense side folds IVF segments that share trained lists (their codes copied, their float16
+    copies read from their own files), as a merge into one segment would have coded them.
+    """
+
+    postings: list[Postings]
+    vectors: list[Vectors]
+    chunks: list[np.ndarray]
+    nvec: list[np.ndarray]
+    keys: list[int | None]
+
+    @classmethod
+    def of(cls, segments: list[Segment], deleted: np.ndarray, small_chunks: int, k1: float, b: float) -> Searchable:
+        """``segments`` of at most ``small_chunks`` chunks are small (two or more are folded)."""
+        small = [s for s in segments if len(s.chunks) <= small_chunks]
+        if len(small) < 2:
+            small = []
+        postings = [s.postings for s in segments if s not in small]
+        if small:
+            postings.append(Postings.merged([s.postings for s in small], deleted, None, k1, b))
+        groups: dict[int, list[Segment]] = {}
+        for s in small:
+            key = trained_key(s.meta)
+            if key is not None:
+                groups.setdefault(key, []).append(s)
+        fold = {id(s) for members in groups.values() if len(members) > 1 for s in members}
+        kept = [s for s in segments if id(s) not in fold]
+        out = cls(postings, [s.vectors for s in kept], [np.asarray(s.chunks) for s in kept],
+                  [np.asarray(s.nvec) for s in kept], [trained_key(s.meta) for s in kept])
+        for key, members in groups.items():
+            if len(members) < 2:
+                continue
+            members = sorted(members, key=lambda s: int(s.chunks[0]) if len(s.chunks) else -1)
+            firsts = [int(s.chunks[0]) for s in members if len(s.chunks)]
+            lasts = [int(s.chunks[-1]) for s in members if len(s.chunks)]
+            if any(a <= z for z, a in zip(lasts, firsts[1:], strict=False)):  # interleaving ids: left apart
+                for s in members:
+                    out.add(s.vectors, np.asarray(s.chunks), np.asarray(s.nvec), key)
+                continue
+            out.add(Vectors.folded([s.vectors for s in members]), np.concatenate([s.chunks for s in members]),
+                    np.concatenate([s.nvec for s in members]), key)
+        return out
+
+    def add(self, vectors: Vectors, chunks: np.ndarray, nvec: np.ndarray, key: int | None) -> None:
+        self.vectors.append(vectors)
+        self.chunks.append(chunks)
+        self.nvec.append(nvec)
+        self.keys.append(key)
