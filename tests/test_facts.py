@@ -108,3 +108,12 @@ def test_a_count_of_places_is_not_each_listed_places_figure():
 
 def test_a_fine_after_a_warning_is_a_fine():
     assert [f.subject for f in extract_of("有下列行为之一的,处警告或者五百元以下罚款。")] == ["罚款"]
+
+
+def test_a_change_from_one_figure_to_another_is_of_one_subject():
+    """"X由A提高到B": A and B are both figures of X, whatever time words stand before them."""
+    got = extract_of("河南省城镇居民人均住房面积由1993年底的6.9平方米提高到1997年底的8.45平方米，"
+                     "农村贫困人口由去年的120万人减少至80万人。")
+    subjects = {f.value: f.subject for f in got if f.unit != "日期"}
+    assert subjects[6.9] == subjects[8.45] and "人均住房面积" in subjects[6.9]
+    assert subjects[1.2e6] == subjects[8e5] and "贫困人口" in subjects[1.2e6]

@@ -11,7 +11,7 @@ from retrieval.text.regions import DATELINE, Place, mentions, named_places, subj
 from retrieval.types import Chunk, Document, Fact
 
 # Recorded with the index's settings: a change to how facts are read rebuilds the index in full
-FACTS_VERSION = "facts-general-4"
+FACTS_VERSION = "facts-general-5"
 PERIODS = re.compile(
     r"一季度|二季度|三季度|四季度|第[一二三四]季度|首季|上半年|下半年|全年|年底前|年内|今年|明年|"
     r"前\d+个月|\d{1,2}-\d{1,2}月份?|\d{1,2}月份|\d{4}年(?:底|末)?|每月|每周|每年|每半月|每半个月|年底"
@@ -261,6 +261,27 @@ def respective_subjects(text: str, figs: list) -> dict[int, str | int]:
     return out
 
 
+# "X由(1993年底的)A提高到(1997年底的)B": A and B are both figures of X
+CHANGE_FROM = re.compile(r"由(?:[^,，;；。由]{0,12}?的)?$")
+CHANGE_TO = re.compile(r"^[^,，;；。]{0,3}?(?:提高|增加|增长|上升|下降|降低|减少|扩大|缩小|提升|上涨|回落|升|降|增|减)"
+                       r"(?:到|至)(?:[^,，;；。]{0,12}?的)?$")
+
+
+def _changed(text: str, found: list, n: int, subjects: dict[int, str]) -> str:
+    """The subject of a figure that is the start or the end of a change from one figure to another."""
+    fig = found[n]
+    if fig.unit == "日期":
+        return ""
+    before = [m for m in range(n) if found[m].unit != "日期"]
+    if before:
+        a = found[before[-1]]
+        if CHANGE_TO.match(text[a.end : fig.start]) and CHANGE_FROM.search(text[: a.start]):
+            return subjects.get(before[-1], "")
+    start = max([m.end() for m in CLAUSE_BREAK.finditer(text, 0, fig.start)] + [0])
+    m = CHANGE_FROM.search(text, start, fig.start)
+    return subject_of(text[start : m.start()]) if m else ""
+
+
 def _chunk_for(chunks: list[Chunk], pos: int) -> Chunk | None:
     for c in chunks:
         if c.start <= pos < c.end:
@@ -307,7 +328,7 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                     clause = text[(breaks[-1] if breaks else 0) : fig.start]
                 named = respective.get(n)
                 subject = (named if isinstance(named, str) else subjects.get(named, "") if named is not None else ""
-                           ) or counted_noun(text, fig) or subject_of(clause)
+                           ) or _changed(text, found, n, subjects) or counted_noun(text, fig) or subject_of(clause)
                 if len(subject) < 2 or VERB_ONLY.match(subject) or DANGLING.search(subject):
                     subject = counted_noun(text, fig, any_unit=True) or prev_subject or subject
                 subject = _with_topic(subject, prev_subject)
