@@ -117,3 +117,9 @@ def test_a_change_from_one_figure_to_another_is_of_one_subject():
     subjects = {f.value: f.subject for f in got if f.unit != "日期"}
     assert subjects[6.9] == subjects[8.45] and "人均住房面积" in subjects[6.9]
     assert subjects[1.2e6] == subjects[8e5] and "贫困人口" in subjects[1.2e6]
+
+
+def test_a_value_of_something_is_about_the_thing_after_it():
+    """"把价值千余元的药品…", "将价值5万元的设备…": the figure is what the thing after it is worth."""
+    got = [f.subject for f in extract_of("他把价值千余元的药品无偿赠送给灾区，并将价值5万元的设备运到山区。")]
+    assert len(got) == 2 and got[0].startswith("药品") and got[1].startswith("设备")

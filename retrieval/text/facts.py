@@ -38,7 +38,7 @@ SUBJECT_TRIM_TAIL = re.compile(
 )
 # a clause that is all verb ("处", "并处", "投资", "期限为"): what the figure is about follows it
 # words before a figure that say nothing of what it is ("处警告或者500元以下罚款": the fine follows)
-DANGLING = re.compile(r"(?:或者|或|和|及|并处|处以?|可以)$")
+DANGLING = re.compile(r"(?:或者|或|和|及|并处|处以?|可以|价值)$")  # "把价值千余元的药品": the thing after
 VERB_ONLY = re.compile(r"^(?:处以?|并处|罚|罚款|可以|应当|责令|给予|对|其中|分别|各|每)?$")
 NATIONAL = re.compile(r"全国(?!各地)|我国")  # "全国各地客商到钦州": from everywhere, not national
 
