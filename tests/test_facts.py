@@ -123,3 +123,13 @@ def test_a_value_of_something_is_about_the_thing_after_it():
     """"把价值千余元的药品…", "将价值5万元的设备…": the figure is what the thing after it is worth."""
     got = [f.subject for f in extract_of("他把价值千余元的药品无偿赠送给灾区，并将价值5万元的设备运到山区。")]
     assert len(got) == 2 and got[0].startswith("药品") and got[1].startswith("设备")
+
+
+def test_a_count_of_provinces_is_a_statement_about_the_country():
+    """"28个省、自治区、直辖市建立了…": how many provinces did it is the country's figure; a count
+    of a province's cities, or of its province-level zones, stays the province's."""
+    text = ("湖南省民政厅介绍：目前已有28个省、自治区、直辖市建立了帮困资金制度，20个省份出台了办法。"
+            "全省14个市州全部建立了制度，全省还有5个省级开发区。")
+    got = {(f.value, f.unit): f.region for f in extract_of(text)}
+    assert got[(28.0, "个")] == got[(20.0, "个")] == "全国"
+    assert got[(14.0, "个")] == got[(5.0, "个")] == "湖南省"

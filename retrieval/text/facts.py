@@ -11,7 +11,7 @@ from retrieval.text.regions import DATELINE, Place, mentions, named_places, subj
 from retrieval.types import Chunk, Document, Fact
 
 # Recorded with the index's settings: a change to how facts are read rebuilds the index in full
-FACTS_VERSION = "facts-general-5"
+FACTS_VERSION = "facts-general-6"
 PERIODS = re.compile(
     r"一季度|二季度|三季度|四季度|第[一二三四]季度|首季|上半年|下半年|全年|年底前|年内|今年|明年|"
     r"前\d+个月|\d{1,2}-\d{1,2}月份?|\d{1,2}月份|\d{4}年(?:底|末)?|每月|每周|每年|每半月|每半个月|年底"
@@ -160,6 +160,8 @@ def sentence_places(text: str, before: int, chunk_level: int) -> list[Place]:
 
 
 PLACE_COUNT = re.compile(r"(?:省|自治区|直辖市|省区市|省市|城市|地市|县市|县|市|部门)")
+# a count of provinces ("28个省、自治区、直辖市", "20个省份"): how many did it is the country's figure
+PROVINCE_COUNT = re.compile(r"(?:省(?:份|区市|市区|市|[、和及与,，])|省(?![级内委直属会长份区市])|自治区|直辖市)")
 
 
 def figure_places(text: str, figs: list, chunk_level: int) -> list[list[Place]]:
@@ -336,7 +338,9 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                 subjects[n] = subject
                 # the sentence's own places, then the paragraph's (its subject, heading, article);
                 # a statement about the whole country is national, whatever the paragraph's place
-                national = not places and fig.unit != "日期" and NATIONAL.search(text[: fig.start]) is not None
+                national = not places and fig.unit != "日期" and (
+                    NATIONAL.search(text[: fig.start]) is not None
+                    or (fig.unit in ("个", "") and PROVINCE_COUNT.match(text, fig.end) is not None))
                 o_start, o_end = nz.original_span(fig.start, fig.end)
                 if line.kind == "table":
                     table_clauses[len(facts)] = re.sub(r"[\s｜|]+", "", clause)
