@@ -248,6 +248,13 @@ class BM25:
     def n_terms(self) -> int:
         return len(self.df_)
 
+    def _work(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This thread's three float64 buffers of at least ``n`` cells (one term's postings)."""
+        bufs = getattr(self._local, "work", None)
+        if bufs is None or len(bufs[0]) < n:
+            bufs = self._local.work = tuple(np.empty(max(n, 1024), dtype=np.float64) for _ in range(3))
+        return bufs
+
     def _scratch(self) -> np.ndarray:
         """This thread's score array, kept between queries: a fresh one of a million cells is new
         memory each time (page faults on every page the scores touch), which made the timings of
@@ -279,8 +286,19 @@ class BM25:
                 c, tf = s.slice(t)
                 if not len(c):
                     continue
-                c, tf = np.asarray(c), np.asarray(tf, dtype=np.float64)
-                out[c] += idf * tf * (k1 + 1) / (tf + self.norm[c])  # a term lists each chunk once
+                # out[c] += idf * tf * (k1 + 1) / (tf + norm[c]), the same floats, in this thread's
+                # buffers: a million postings made a new array for every step of that expression
+                c, n = np.asarray(c), len(c)
+                t64, w, d = (x[:n] for x in self._work(n))
+                np.copyto(t64, tf)
+                np.multiply(t64, idf, out=w)
+                w *= k1 + 1
+                np.take(self.norm, c, out=d)
+                d += t64
+                w /= d
+                np.take(out, c, out=d)
+                d += w
+                out[c] = d  # a term lists each chunk once
         # a deleted chunk's postings only ever add to its own cell: clearing the cells once is cheaper
         # than filtering every term's postings (and the live chunks' scores are the same floats)
         out[self.deleted] = 0.0
