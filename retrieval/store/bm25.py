@@ -15,8 +15,9 @@ it, so scores equal those of one segment built from the live chunks alone.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -202,6 +203,19 @@ class Postings:
         return cls(terms, indptr, cids, tf, chunks, lengths, k1, b)
 
 
+class _Buffers:
+    """One query's arrays: a score a chunk, and three float64 buffers for a term's postings."""
+
+    def __init__(self, cells: int) -> None:
+        self.scores = np.zeros(cells, dtype=np.float64)
+        self._work: tuple[np.ndarray, ...] = ()
+
+    def work(self, n: int) -> tuple[np.ndarray, ...]:
+        if not self._work or len(self._work[0]) < n:
+            self._work = tuple(np.empty(max(n, 1024), dtype=np.float64) for _ in range(3))
+        return tuple(x[:n] for x in self._work)
+
+
 class BM25:
     """BM25 over a generation's live segments, with corpus-wide statistics.
 
@@ -231,7 +245,8 @@ class BM25:
         self.avgdl = float(lengths[self.live].sum()) / self.n_docs if self.n_docs else 1.0
         self.norm = k1 * (1 - b + b * lengths / self.avgdl)  # per chunk: the length part of the denominator
         self.df_ = self.count_df(self.segments, self.dead) if df is None else np.asarray(df)
-        self._local = threading.local()
+        self._pool: list[_Buffers] = []
+        self._pool_lock = threading.Lock()
 
     @staticmethod
     def count_df(segments: Sequence[Postings], dead: np.ndarray, n_terms: int | None = None) -> np.ndarray:
@@ -248,21 +263,22 @@ class BM25:
     def n_terms(self) -> int:
         return len(self.df_)
 
-    def _work(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """This thread's three float64 buffers of at least ``n`` cells (one term's postings)."""
-        bufs = getattr(self._local, "work", None)
-        if bufs is None or len(bufs[0]) < n:
-            bufs = self._local.work = tuple(np.empty(max(n, 1024), dtype=np.float64) for _ in range(3))
-        return bufs
+    @contextlib.contextmanager
+    def _buffers(self) -> Iterator[_Buffers]:
+        """Score and work arrays lent to one query at a time and kept for the next.
 
-    def _scratch(self) -> np.ndarray:
-        """This thread's score array, kept between queries: a fresh one of a million cells is new
-        memory each time (page faults on every page the scores touch), which made the timings of
-        identical work differ by a fifth from one store to another."""
-        buf = getattr(self._local, "scores", None)
-        if buf is None:
-            buf = self._local.scores = np.zeros(self.max_cid + 1, dtype=np.float64)
-        return buf
+        A fresh array of a million cells per query is new memory each time: the page faults on it
+        made the same work take a fifth longer on one store than on another, and each step of a
+        term's weights made another array as long as its postings. A pool, not a set per thread:
+        a server's thread pool has dozens of threads, of which only the admitted few search at once.
+        """
+        with self._pool_lock:
+            buf = self._pool.pop() if self._pool else _Buffers(self.max_cid + 1)
+        try:
+            yield buf
+        finally:
+            with self._pool_lock:
+                self._pool.append(buf)
 
     def df(self, tid: int) -> int:
         return int(self.df_[tid]) if 0 <= tid < self.n_terms else 0
@@ -272,9 +288,12 @@ class BM25:
         df = np.array([d for d in (self.df(t) for t in tids) if d > 0], dtype=np.float64)  # known in this generation
         return float(lucene_idf(self.n_docs, df).sum() * (self.k1 + 1)) if self.n_docs else 0.0
 
-    def scores(self, tids: list[int], out: np.ndarray | None = None) -> np.ndarray:
+    def scores(self, tids: list[int], out: np.ndarray | None = None, buf: _Buffers | None = None) -> np.ndarray:
         """Dense score array indexed by cid (a repeated term counts again, as in rank-bm25); into
         ``out`` (zeros, one cell a chunk) when given."""
+        if buf is None:
+            with self._buffers() as lent:
+                return self.scores(tids, out, lent)
         out = np.zeros(self.max_cid + 1, dtype=np.float64) if out is None else out
         k1 = self.k1
         for t in tids:
@@ -289,7 +308,7 @@ class BM25:
                 # out[c] += idf * tf * (k1 + 1) / (tf + norm[c]), the same floats, in this thread's
                 # buffers: a million postings made a new array for every step of that expression
                 c, n = np.asarray(c), len(c)
-                t64, w, d = (x[:n] for x in self._work(n))
+                t64, w, d = buf.work(n)
                 np.copyto(t64, tf)
                 np.multiply(t64, idf, out=w)
                 w *= k1 + 1
@@ -306,20 +325,21 @@ class BM25:
 
     def top(self, tids: list[int], depth: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(cid, score > 0) best first; ``allowed`` is a boolean mask over cids (a pushed-down filter)."""
-        s = self._scratch()
-        s.fill(0.0)
-        self.scores(tids, s)
-        if allowed is not None:
-            s[: len(allowed)] *= allowed[: len(s)]
-            s[len(allowed):] = 0.0
-        nz = np.flatnonzero(s > 0)
-        if nz.size == 0:
-            return []
-        if nz.size > depth:
-            part = np.argpartition(-s[nz], depth - 1)[:depth]
-            nz = nz[part]
-        order = nz[np.lexsort((nz, -s[nz]))][:depth]
-        return [(int(i), float(s[i])) for i in order]
+        with self._buffers() as buf:
+            s = buf.scores
+            s.fill(0.0)
+            self.scores(tids, s, buf)
+            if allowed is not None:
+                s[: len(allowed)] *= allowed[: len(s)]
+                s[len(allowed):] = 0.0
+            nz = np.flatnonzero(s > 0)
+            if nz.size == 0:
+                return []
+            if nz.size > depth:
+                part = np.argpartition(-s[nz], depth - 1)[:depth]
+                nz = nz[part]
+            order = nz[np.lexsort((nz, -s[nz]))][:depth]
+            return [(int(i), float(s[i])) for i in order]
 
 
 def saturation(tf: np.ndarray, dl: np.ndarray | float, avgdl: float, k1: float, b: float) -> np.ndarray:
