@@ -305,7 +305,7 @@ class BM25:
                 c, tf = s.slice(t)
                 if not len(c):
                     continue
-                # out[c] += idf * tf * (k1 + 1) / (tf + norm[c]), the same floats, in this thread's
+                # out[c] += idf * tf * (k1 + 1) / (tf + norm[c]), the same floats, in the lent
                 # buffers: a million postings made a new array for every step of that expression
                 c, n = np.asarray(c), len(c)
                 t64, w, d = buf.work(n)

@@ -161,7 +161,7 @@ def sentence_places(text: str, before: int, chunk_level: int) -> list[Place]:
 
 PLACE_COUNT = re.compile(r"(?:省|自治区|直辖市|省区市|省市|城市|地市|县市|县|市|部门)")
 # a count of provinces ("28个省、自治区、直辖市", "20个省份"): how many did it is the country's figure
-PROVINCE_COUNT = re.compile(r"(?:省(?:份|区市|市区|市|[、和及与,，])|省(?![级内委直属会长份区市])|自治区|直辖市)")
+PROVINCE_COUNT = re.compile(r"省(?![级内委直属会长])|自治区|直辖市")
 
 
 def figure_places(text: str, figs: list, chunk_level: int) -> list[list[Place]]:
@@ -269,8 +269,9 @@ CHANGE_TO = re.compile(r"^[^,，;；。]{0,3}?(?:提高|增加|增长|上升|下
                        r"(?:到|至)(?:[^,，;；。]{0,12}?的)?$")
 
 
-def _changed(text: str, found: list, n: int, subjects: dict[int, str]) -> str:
-    """The subject of a figure that is the start or the end of a change from one figure to another."""
+def _changed(text: str, clause: str, found: list, n: int, subjects: dict[int, str]) -> str:
+    """The subject of a figure that is the start or the end of a change from one figure to another
+    (``clause``: the figure's clause up to it)."""
     fig = found[n]
     if fig.unit == "日期":
         return ""
@@ -279,9 +280,8 @@ def _changed(text: str, found: list, n: int, subjects: dict[int, str]) -> str:
         a = found[before[-1]]
         if CHANGE_TO.match(text[a.end : fig.start]) and CHANGE_FROM.search(text[: a.start]):
             return subjects.get(before[-1], "")
-    start = max([m.end() for m in CLAUSE_BREAK.finditer(text, 0, fig.start)] + [0])
-    m = CHANGE_FROM.search(text, start, fig.start)
-    return subject_of(text[start : m.start()]) if m else ""
+    m = CHANGE_FROM.search(clause)
+    return subject_of(clause[: m.start()]) if m else ""
 
 
 def _chunk_for(chunks: list[Chunk], pos: int) -> Chunk | None:
@@ -330,7 +330,8 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                     clause = text[(breaks[-1] if breaks else 0) : fig.start]
                 named = respective.get(n)
                 subject = (named if isinstance(named, str) else subjects.get(named, "") if named is not None else ""
-                           ) or _changed(text, found, n, subjects) or counted_noun(text, fig) or subject_of(clause)
+                           ) or _changed(text, clause, found, n, subjects) or counted_noun(text, fig) \
+                    or subject_of(clause)
                 if len(subject) < 2 or VERB_ONLY.match(subject) or DANGLING.search(subject):
                     subject = counted_noun(text, fig, any_unit=True) or prev_subject or subject
                 subject = _with_topic(subject, prev_subject)
