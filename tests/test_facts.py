@@ -133,3 +133,30 @@ def test_a_count_of_provinces_is_a_statement_about_the_country():
     got = {(f.value, f.unit): f.region for f in extract_of(text)}
     assert got[(28.0, "个")] == got[(20.0, "个")] == "全国"
     assert got[(14.0, "个")] == got[(5.0, "个")] == "湖南省"
+
+
+def test_a_sentence_without_a_place_continues_the_place_of_the_sentence_before_it():
+    got = facts_of("铁路售票改革成效明显。以沈阳站为例：过去售票员每天售票1万张。如今日均售票2万张，售票员减少到80人。")
+    assert [(r, v) for r, v, _, _ in got] == [("沈阳市", 10000.0), ("沈阳市", 20000.0), ("沈阳市", 80.0)]
+    # a new paragraph starts afresh, and a national statement stays national
+    got = facts_of("以沈阳站为例：每天售票1万张。\n\n全国日均售票300万张。")
+    assert [(r, v) for r, v, _, _ in got] == [("沈阳市", 10000.0), ("全国", 3000000.0)]
+
+
+def test_a_place_visited_to_investigate_is_not_what_the_figures_are_about():
+    doc = read("办案人员兵分两路，到江西、福建调查，掌握了他收受300万元的事实。", title="安徽查处一起受贿案")
+    chunks = attribute_regions([doc], chunk_document(doc))
+    got = [(f.region, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
+    assert got == [("安徽省", 300.0)]
+    # a place someone went to, with no errand named, is still where what follows happened
+    got = facts_of("他专程赶赴南京，把价值500元的药品送到病人手中。")
+    assert [r for r, *_ in got] == ["南京市"]
+
+
+def test_a_place_the_text_names_far_more_often_than_its_opening_place_is_what_it_is_about():
+    body = ("记者日前来到绍兴。\n\n宁波钢铁厂去年利润增长。\n\n宁波钢铁厂的工人说，宁波钢铁厂的产品好。\n\n"
+            "宁波钢铁厂今年还要扩建。")
+    assert document_region(read(body, title="一个大案")).name == "宁波市"
+    # named as often as the opening's place, it is not
+    assert document_region(read("绍兴市的经济增长。\n\n绍兴市工厂多。\n\n宁波钢铁厂去年利润增长。\n\n宁波钢铁厂扩建。",
+                                title="一个报道")).name == "绍兴市"

@@ -11,7 +11,7 @@ from retrieval.text.regions import DATELINE, Place, mentions, named_places, subj
 from retrieval.types import Chunk, Document, Fact
 
 # Recorded with the index's settings: a change to how facts are read rebuilds the index in full
-FACTS_VERSION = "facts-general-6"
+FACTS_VERSION = "facts-general-7"
 PERIODS = re.compile(
     r"一季度|二季度|三季度|四季度|第[一二三四]季度|首季|上半年|下半年|全年|年底前|年内|今年|明年|"
     r"前\d+个月|\d{1,2}-\d{1,2}月份?|\d{1,2}月份|\d{4}年(?:底|末)?|每月|每周|每年|每半月|每半个月|年底"
@@ -303,6 +303,7 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
     for line in doc.lines:
         if line.kind not in ("body", "subtitle", "table"):
             continue
+        carried: list[Place] = []  # the places the sentence before (same paragraph) stated its figures for
         for a, b in split_sentences(line.text):
             raw_sentence = line.text[a:b]
             lead = len(raw_sentence) - len(raw_sentence.lstrip())
@@ -319,6 +320,14 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
             chunk_level = 2 if chunk.county else 1 if chunk.city else 0 if chunk.province else -1
             found.sort(key=lambda f: f.start)
             per_figure = figure_places(text, found, chunk_level) if line.kind != "table" else [[] for _ in found]
+            # a sentence that names no place goes on about the place of the one before it
+            # ("以济南站为例:过去每天售票1.3万张。如今日均售票1.4万张")
+            if carried and not _places(text) and not NATIONAL.search(text):
+                per_figure = [places or ([] if fig.unit == "日期" else list(carried))
+                              for fig, places in zip(found, per_figure, strict=True)]
+            # one place is a topic to go on with; a list of places is a comparison, and ends here
+            last = next((p for p in reversed(per_figure) if p), carried if not _places(text) else [])
+            carried = last if len(last) == 1 else []
             prev_subject = ""
             respective = respective_subjects(text, found) if "分别" in text else {}
             subjects: dict[int, str] = {}

@@ -124,14 +124,18 @@ ORGANISATION = re.compile(r"[^\s\d,，。;；、:：“”\"()（）《》]{0,8}
                           r"(?:公司|集团|工厂|厂|银行|大学|学院|医院|研究院|研究所|中学|小学|商场|报社|交易所)")
 VENUE_BEFORE = re.compile(r"在$")
 VENUE_AFTER = re.compile(r"^(?:市|省)?(?:召开|举行|举办|开幕|闭幕)")
+# places someone went to on an errand ("到广东揭阳、普宁和海南调查"): where they looked, not what
+# the text is about; a place gone to with no errand named ("赶赴天津,…") is where what follows happened
+ERRAND = re.compile(r"(?:到|赴|前往|赶赴|奔赴|来到)(?P<where>[^,，。;；:：!！?？]{1,30}?)"
+                    r"(?:调查|考察|视察|访问|参观|慰问|调研|检查|采访|取经|办案|出差|学习)")
 
 
 def named_places(text: str, organisations: bool = True) -> tuple[Place, ...]:
     """The regions a Simplified text speaks of: ``mentions`` less the places that are part of a
-    title or a meeting's venue, and (``organisations``) of an organisation's name: a document that
-    names a firm in passing is not about the firm's city, but a sentence's figure for a firm
-    ("郑州市管城中医院…诊治患者10万人次") is the firm's place's."""
-    titles = [m.span() for m in TITLES.finditer(text)]
+    title, a meeting's venue or an errand's destination, and (``organisations``) of an
+    organisation's name: a document that names a firm in passing is not about the firm's city,
+    but a sentence's figure for a firm ("郑州市管城中医院…诊治患者10万人次") is the firm's place's."""
+    titles = [m.span() for m in TITLES.finditer(text)] + [m.span("where") for m in ERRAND.finditer(text)]
 
     def as_name(p: Place) -> bool:
         if any(a <= p.start < b for a, b in titles):
@@ -198,7 +202,7 @@ def document_region(doc: Document) -> Place | None:
         if len({p.province for p in places}) >= 3:
             return None  # places of three provinces or more: a report about the country
         if places:
-            return places[0]
+            return _named_far_more(doc, places[0]) or places[0]
         if re.search(r"全国|我国", t):
             return None
     # an opening that names no place (a scene, a quote): the place the whole text names most,
@@ -213,6 +217,28 @@ def document_region(doc: Document) -> Place | None:
         if len(seen) >= 2 and 2 * len(seen) > sum(map(len, counts.values())):
             return seen[0]
     return _first([m.group("where") for m in datelines if m and m.group("where")])
+
+
+def _named_far_more(doc: Document, opening: Place) -> Place | None:
+    """A place the text names at least three times and twice as often as any other (its opening's
+    place included), firms' names included ("派员到洛阳…" then "玉溪卷烟厂" throughout: the case is the firm's)."""
+    counts: dict[str, list[Place]] = {}
+    for ln in doc.lines:
+        if ln.kind == "body":
+            for p in named_places(norm_text(ln.text), organisations=False):
+                counts.setdefault(p.name, []).append(p)
+    if not counts:
+        return None
+    most = max(counts.values(), key=len)
+    top = most[0]
+
+    def related(a: Place, b: Place) -> bool:
+        return a.name == b.name or a.name in (b.province, b.city) or b.name in (a.province, a.city)
+
+    others = max((len(v) for v in counts.values() if not related(v[0], top)), default=0)
+    if related(top, opening) or len(most) < max(3, 2 * others):
+        return None
+    return top
 
 
 def attribute_regions(docs: list[Document], chunks: list[Chunk]) -> list[Chunk]:
