@@ -160,3 +160,10 @@ def test_a_place_the_text_names_far_more_often_than_its_opening_place_is_what_it
     # named as often as the opening's place, it is not
     assert document_region(read("绍兴市的经济增长。\n\n绍兴市工厂多。\n\n宁波钢铁厂去年利润增长。\n\n宁波钢铁厂扩建。",
                                 title="一个报道")).name == "绍兴市"
+
+
+def test_a_rank_in_the_country_is_not_a_national_figure():
+    doc = read("而今，宁海拥有全国最大的船队，开通5条航线。全国共有航线300条。", title="宁海县的渔业")
+    chunks = attribute_regions([doc], chunk_document(doc))
+    got = [(f.region, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
+    assert got == [("宁海县", 5.0), ("全国", 300.0)]

@@ -40,7 +40,8 @@ SUBJECT_TRIM_TAIL = re.compile(
 # words before a figure that say nothing of what it is ("处警告或者500元以下罚款": the fine follows)
 DANGLING = re.compile(r"(?:或者|或|和|及|并处|处以?|可以|价值)$")  # "把价值千余元的药品": the thing after
 VERB_ONLY = re.compile(r"^(?:处以?|并处|罚|罚款|可以|应当|责令|给予|对|其中|分别|各|每)?$")
-NATIONAL = re.compile(r"全国(?!各地)|我国")  # "全国各地客商到钦州": from everywhere, not national
+# "全国各地客商到钦州": from everywhere; "全国最大的船队", "全国百强县": a rank in the country; neither is national
+NATIONAL = re.compile(r"全国(?!各地|最|第|前列|领先|首位|首家|一流|百强|十强|之最)|我国")
 
 
 def _table_clause(row: str, pos: int) -> str:
