@@ -167,3 +167,9 @@ def test_a_rank_in_the_country_is_not_a_national_figure():
     chunks = attribute_regions([doc], chunk_document(doc))
     got = [(f.region, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
     assert got == [("宁海县", 5.0), ("全国", 300.0)]
+
+
+def test_a_numbered_set_the_text_keeps_naming_is_a_name_not_a_figure():
+    text = ("要坚持三项基本方针。\n\n三项基本方针是长期的。\n\n落实三项基本方针，全省新建企业三家，出台措施五条。")
+    got = [(v, u) for _, v, u, _ in facts_of(text)]
+    assert got == [(3.0, "家"), (5.0, "条")]

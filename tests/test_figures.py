@@ -112,12 +112,13 @@ def test_more_ways_of_writing_an_amount(text, value, high, unit):
     "年销售十几亿或几十亿的出版集团",  # vague numbers
     "1997年是关键的一年", "97年全省",  # years of the calendar, a year as a whole
     "落实五个一工程",  # one numeral before 个 in a name
+    "两年来,工程技术人员不辞劳苦", "6个多月来的实际情形表明", "改革开放二十年以来",  # since when, not how long
 ])
 def test_what_is_not_an_amount(text):
     assert find_figures(text) == []
 
 
 def test_more_than_a_number_of_months_is_approximate():
-    f = one("6个多月来的实际情形")
+    f = one("用了6个多月的时间")
     assert (f.value, f.unit, f.approx) == (6.0, "个月", True)
 

@@ -285,6 +285,16 @@ def _changed(text: str, clause: str, found: list, n: int, subjects: dict[int, st
     return subject_of(clause[: m.start()]) if m else ""
 
 
+SET_UNITS = frozenset({"项", "条"})
+
+
+def set_name(fig, body: str) -> bool:
+    """A small count in words that the text keeps repeating ("四项基本原则", "五条") names a set:
+    a name, not a figure."""
+    return (fig.unit in SET_UNITS and fig.value <= 10 and not re.search(r"\d", fig.raw)
+            and body.count(fig.raw) >= 3)
+
+
 def _chunk_for(chunks: list[Chunk], pos: int) -> Chunk | None:
     for c in chunks:
         if c.start <= pos < c.end:
@@ -301,6 +311,7 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
     """
     facts: list[Fact] = []
     table_clauses: dict[int, str] = {}  # index in facts -> the row's words for the figure
+    body = "\n".join(normalize(ln.text).text for ln in doc.lines if ln.kind in ("body", "subtitle"))
     for line in doc.lines:
         if line.kind not in ("body", "subtitle", "table"):
             continue
@@ -312,7 +323,7 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
             s_start = line.start + a + lead
             nz = normalize(raw_sentence)
             text = nz.text
-            found = find_figures(text) + find_dates(text)
+            found = [f for f in find_figures(text) if not set_name(f, body)] + find_dates(text)
             if not found:
                 continue
             chunk = _chunk_for(chunks, s_start)

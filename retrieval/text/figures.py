@@ -59,6 +59,8 @@ MAX_YEARS = 50  # "97年" is a year written short, not 97 years
 DATE = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日|(?P<end>底前|底|中旬|上旬|下旬))?(?:份)?")
 DOWN = ("下降", "减少", "降低", "回落", "下滑", "压缩", "缩短", "缩减", "降幅", "降至", "降到", "减")
 UP = ("增长", "增加", "提高", "提升", "上升", "上涨", "增速", "增幅", "扩大", "增")
+SPANS = frozenset({"年", "个月", "个多月", "天", "日"})
+SINCE = re.compile(r"以?来(?![到自看])")
 DIRECTION_WINDOW = 6  # characters before a figure searched for its verb
 
 # what each unit measures, and how many base units one of it is
@@ -213,6 +215,8 @@ def find_figures(text: str) -> list[Figure]:
             value, unit = v, m.group("cunit")
             high = span[1] if span else None
             approx = approx or "多" in unit
+        if unit in SPANS and SINCE.match(text, m.end()):
+            continue  # "两年来", "6个多月来": since when (a time reference), not how long
         if not math.isfinite(value):  # unreachable with the digit bounds above; kept as the invariant
             continue
         if not (unit == "亿" and BEFORE_NOUN.match(text, m.end())):  # "10亿农民" is a count, not money
