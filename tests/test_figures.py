@@ -34,6 +34,11 @@ def test_trillion_is_a_quantity_of_yuan():
     assert not same_quantity((1.2, "万亿元"), (1.2, "亿元"))
 
 
+def test_lengths_compare_as_quantities():
+    assert same_quantity((3.7, "公里"), (3700.0, "米"))
+    assert same_quantity((1.0, "千米"), (1.0, "公里"))
+
+
 def test_durations_and_counts_compare_as_quantities():
     assert same_quantity((45.0, "工作日"), (45.0, "天"))
     assert same_quantity((30.0, "家"), (30.0, "户"))
@@ -101,6 +106,8 @@ def test_a_single_figure_has_no_upper_bound():
     ("他家一共有六口人", 6.0, None, "口"),
     ("让10亿农民看上电视", 10.0, None, "亿"),  # a bare 亿 before a noun counts it: not yuan
     ("销售额达10亿。", 10.0, None, "亿元"),  # ... and before nothing reads as money
+    ("一条宽约6米的公路", 6.0, None, "米"), ("海拔1200多米", 1200.0, None, "米"),  # lengths
+    ("5门考试科目", 5.0, None, "门"), ("还卖了2头猪", 2.0, None, "头"),  # measure words after digits
 ])
 def test_more_ways_of_writing_an_amount(text, value, high, unit):
     f = one(text)
@@ -112,6 +119,7 @@ def test_more_ways_of_writing_an_amount(text, value, high, unit):
     "年销售十几亿或几十亿的出版集团",  # vague numbers
     "1997年是关键的一年", "97年全省",  # years of the calendar, a year as a whole
     "落实五个一工程",  # one numeral before 个 in a name
+    "卖大米换钱", "三门峡市的来信", "两头跑",  # 米, 门 and 头 in words
     "两年来,工程技术人员不辞劳苦", "6个多月来的实际情形表明", "改革开放二十年以来",  # since when, not how long
 ])
 def test_what_is_not_an_amount(text):

@@ -19,7 +19,10 @@ UNIT_ALIASES = {
 }
 UNITS = ("个百分点|百分点|%|％|亿美元|万美元|美元|万亿元|万亿|亿元|万元|千元|元|家|个工作日|工作日|户|场|项|天|"
          "个多月|个月|个多小时|个小时|小时|分钟|个人(?![民才口])|个|口人|条|台|套|倍|人次|人|名|吨|千瓦时|千瓦|平方公里|平方米|亩|公里|公斤|册|所|座|辆|件|次|张|"
-         "艘|架|栋|港元|港币|日元|欧元|亿|万")
+         "艘|架|栋|港元|港币|日元|欧元|亿|万|千米|厘米|米")
+# measure words that are figures after digits only: in words they are mostly idiom or names
+# ("两头跑", "三门峡")
+DIGIT_UNITS = "门|头|只|本|棵|株|块|处|排|包"
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿点"
 # what a 万/亿 may multiply ("1.6万户", "8012万平方米"); money has its own units (万元, 亿美元)
 COUNTED = ("家|户|个|项|场|人次|人|名|台|套|条|千瓦时|千瓦|吨|平方公里|平方米|公里|公斤|亩|册|所|座|辆|件|次|"
@@ -37,7 +40,7 @@ APPROX = r"(?P<approx>余|多)?"
 # "1.6万户" is 16,000 户; "387.6亿元" stays 387.6 亿元 (the unit analysts read)
 ARABIC = (
     rf"(?P<num>{NUMBER})(?:\s*[-—~至到]\s*(?P<num2>{NUMBER}))?\s*"
-    rf"(?:(?P<mult>万|亿){APPROX}(?P<munit>{COUNTED})|{APPROX.replace('approx', 'approx2')}(?P<unit>{UNITS}))"
+    rf"(?:(?P<mult>万|亿){APPROX}(?P<munit>{COUNTED})|{APPROX.replace('approx', 'approx2')}(?P<unit>{UNITS}|{DIGIT_UNITS}))"
 )
 MAX_CN_DIGITS = 12  # 一千二百三十四万五千六百 is 12; a longer run of numerals is not a figure
 # one Chinese digit before 个 is mostly idiom ("五个一", "三个多月"), not a figure; 个月, 个工作日 and
@@ -73,6 +76,7 @@ DIMENSIONS: dict[str, tuple[str, float]] = {
     "条": ("count", 1.0), "场": ("count", 1.0), "台": ("count", 1.0), "套": ("count", 1.0),
     "人": ("people", 1.0), "人次": ("people", 1.0), "名": ("people", 1.0), "口": ("people", 1.0),
     "港元": ("hkd", 1.0), "港币": ("hkd", 1.0), "日元": ("jpy", 1.0), "欧元": ("eur", 1.0), "美元": ("usd", 1.0),
+    "米": ("length", 1.0), "厘米": ("length", 0.01), "千米": ("length", 1e3), "公里": ("length", 1e3),
     "年": ("years", 1.0), "小时": ("hours", 1.0), "个小时": ("hours", 1.0), "分钟": ("hours", 1 / 60),
 }
 
