@@ -173,3 +173,18 @@ def test_a_numbered_set_the_text_keeps_naming_is_a_name_not_a_figure():
     text = ("要坚持三项基本方针。\n\n三项基本方针是长期的。\n\n落实三项基本方针，全省新建企业三家，出台措施五条。")
     got = [(v, u) for _, v, u, _ in facts_of(text)]
     assert got == [(3.0, "家"), (5.0, "条")]
+
+
+def test_a_village_named_in_the_text_is_the_place_of_its_figures():
+    body = ("在湖南省桑植县的大山里，有一个叫青岩的自然寨，散居着40户人家。\n\n"
+            "这个寨子过去人均收入不到300元。")
+    doc = read(body, title="青岩寨的变化")
+    assert document_region(doc).name == "青岩寨"
+    chunks = attribute_regions([doc], chunk_document(doc))
+    got = [(f.region, f.county, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
+    assert got == [("青岩寨", "桑植县", 40.0), ("青岩寨", "桑植县", 300.0)]
+
+
+def test_a_village_the_text_names_twice_is_a_place_a_kind_of_village_is_not():
+    got = facts_of("大别山深处的桃花岭村，村民种茶500亩。\n\n全县贫困村减少20个，去桃花岭村的路修了8公里。")
+    assert [(r, v) for r, v, _, _ in got] == [("桃花岭村", 500.0), ("", 20.0), ("桃花岭村", 8.0)]

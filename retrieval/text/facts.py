@@ -7,7 +7,15 @@ import re
 
 from retrieval.text.figures import find_dates, find_figures
 from retrieval.text.normalize import normalize, split_sentences
-from retrieval.text.regions import DATELINE, Place, mentions, named_places, subject_region
+from retrieval.text.regions import (
+    DATELINE,
+    Place,
+    mentions,
+    named_places,
+    settlement_places,
+    settlements,
+    subject_region,
+)
 from retrieval.types import Chunk, Document, Fact
 
 # Recorded with the index's settings: a change to how facts are read rebuilds the index in full
@@ -139,16 +147,23 @@ def enumerated(places: list[Place], norm: str) -> list[Place]:
     return best if len(best) >= 2 else []
 
 
-def _places(text: str) -> list[Place]:
-    """The places a sentence names, less a news dateline's ("本报北京1月5日讯": where it was filed)."""
+def _places(text: str, villages: frozenset[str] = frozenset()) -> list[Place]:
+    """The places a sentence names (its document's villages too), less a news dateline's
+    ("本报北京1月5日讯": where it was filed)."""
     dateline = DATELINE.match(text)
-    return [p for p in named_places(text, organisations=False) if dateline is None or p.start >= dateline.end()]
+    found = list(named_places(text, organisations=False))
+    if villages:
+        found = sorted(found + [v for v in settlement_places(text, villages)
+                                if not any(p.start < v.end and v.start < p.end for p in found)],
+                       key=lambda p: p.start)
+    return [p for p in found if dateline is None or p.start >= dateline.end()]
 
 
-def sentence_places(text: str, before: int, chunk_level: int) -> list[Place]:
+def sentence_places(text: str, before: int, chunk_level: int,
+                    villages: frozenset[str] = frozenset()) -> list[Place]:
     """The places a sentence states a figure for: a list of places, the sentence's subject, or a
     place in the figure's own clause more specific than the paragraph's; [] leaves it to the paragraph."""
-    named = [p for p in _places(text) if p.end <= before]
+    named = [p for p in _places(text, villages) if p.end <= before]
     listed = enumerated(named, text)
     if listed:
         return listed
@@ -165,7 +180,8 @@ PLACE_COUNT = re.compile(r"(?:省|自治区|直辖市|省区市|省市|城市|�
 PROVINCE_COUNT = re.compile(r"省(?![级内委直属会长])|自治区|直辖市")
 
 
-def figure_places(text: str, figs: list, chunk_level: int) -> list[list[Place]]:
+def figure_places(text: str, figs: list, chunk_level: int,
+                  villages: frozenset[str] = frozenset()) -> list[list[Place]]:
     """The places each figure of a sentence is stated for.
 
     A figure takes the places named between the figure before it and itself (a list, or one
@@ -173,7 +189,7 @@ def figure_places(text: str, figs: list, chunk_level: int) -> list[list[Place]]:
     before it ("江苏、浙江增长3%，利润增长5%"); the first figure falls back on the sentence's
     rules (``sentence_places``). "A、B分别增长8%和7%" pairs places and figures in order.
     """
-    named = _places(text)
+    named = _places(text, villages)
     out: list[list[Place]] = []
     prev_end, prev_places = 0, None
     i = 0
@@ -205,7 +221,7 @@ def figure_places(text: str, figs: list, chunk_level: int) -> list[list[Place]]:
             elif prev_places is not None:
                 places = prev_places
             else:
-                places = sentence_places(text, fig.start, chunk_level)
+                places = sentence_places(text, fig.start, chunk_level, villages)
         out.append(places)
         prev_end, prev_places = fig.end, places or prev_places
         i += 1
@@ -285,6 +301,14 @@ def _changed(text: str, clause: str, found: list, n: int, subjects: dict[int, st
     return subject_of(clause[: m.start()]) if m else ""
 
 
+def _level(chunk: Chunk) -> int:
+    """How specific a paragraph's region is: a village (named by the text, not a parent's name) 3,
+    county 2, city 1, province 0, none -1."""
+    if chunk.region and chunk.region not in (chunk.county, chunk.city, chunk.province, "全国"):
+        return 3
+    return 2 if chunk.county else 1 if chunk.city else 0 if chunk.province else -1
+
+
 SET_UNITS = frozenset({"项", "条"})
 
 
@@ -312,6 +336,7 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
     facts: list[Fact] = []
     table_clauses: dict[int, str] = {}  # index in facts -> the row's words for the figure
     body = "\n".join(normalize(ln.text).text for ln in doc.lines if ln.kind in ("body", "subtitle"))
+    villages = settlements(doc)
     for line in doc.lines:
         if line.kind not in ("body", "subtitle", "table"):
             continue
@@ -329,16 +354,17 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
             chunk = _chunk_for(chunks, s_start)
             if chunk is None:
                 continue
-            chunk_level = 2 if chunk.county else 1 if chunk.city else 0 if chunk.province else -1
+            chunk_level = _level(chunk)
             found.sort(key=lambda f: f.start)
-            per_figure = figure_places(text, found, chunk_level) if line.kind != "table" else [[] for _ in found]
+            per_figure = (figure_places(text, found, chunk_level, villages) if line.kind != "table"
+                          else [[] for _ in found])
             # a sentence that names no place goes on about the place of the one before it
             # ("以济南站为例:过去每天售票1.3万张。如今日均售票1.4万张")
-            if carried and not _places(text) and not NATIONAL.search(text):
+            if carried and not _places(text, villages) and not NATIONAL.search(text):
                 per_figure = [places or ([] if fig.unit == "日期" else list(carried))
                               for fig, places in zip(found, per_figure, strict=True)]
             # one place is a topic to go on with; a list of places is a comparison, and ends here
-            last = next((p for p in reversed(per_figure) if p), carried if not _places(text) else [])
+            last = next((p for p in reversed(per_figure) if p), carried if not _places(text, villages) else [])
             carried = last if len(last) == 1 else []
             prev_subject = ""
             respective = respective_subjects(text, found) if "分别" in text else {}

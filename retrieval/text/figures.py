@@ -40,7 +40,8 @@ APPROX = r"(?P<approx>余|多)?"
 # "1.6万户" is 16,000 户; "387.6亿元" stays 387.6 亿元 (the unit analysts read)
 ARABIC = (
     rf"(?P<num>{NUMBER})(?:\s*[-—~至到]\s*(?P<num2>{NUMBER}))?\s*"
-    rf"(?:(?P<mult>万|亿){APPROX}(?P<munit>{COUNTED})|{APPROX.replace('approx', 'approx2')}(?P<unit>{UNITS}|{DIGIT_UNITS}))"
+    rf"(?:(?P<mult>万|亿){APPROX}(?P<munit>{COUNTED})"
+    rf"|{APPROX.replace('approx', 'approx2')}(?P<unit>{UNITS}|{DIGIT_UNITS}))"
 )
 MAX_CN_DIGITS = 12  # 一千二百三十四万五千六百 is 12; a longer run of numerals is not a figure
 # one Chinese digit before 个 is mostly idiom ("五个一", "三个多月"), not a figure; 个月, 个工作日 and

@@ -40,10 +40,11 @@ class Place:
     county: str
     start: int
     end: int
+    settlement: bool = False  # a village (村, 寨, 屯) below the county, named by the text itself
 
     @property
     def level(self) -> int:
-        return 2 if self.county else 1 if self.city else 0
+        return 3 if self.settlement else 2 if self.county else 1 if self.city else 0
 
 
 _EXTRA_PLACES: set[tuple[str, str, str, str]] = set()  # a corpus's own (retrieval/text/vocabulary.py)
@@ -190,7 +191,14 @@ def document_region(doc: Document) -> Place | None:
     first paragraph that speaks of 全国/我国 and names no other place). An opening that names no
     place gives way to the place the text names most: at least twice, and more often than all
     others together (a report that names 北京 twice among 深圳, 上海 and 天津 is about none of them).
+    A headline that opens with a village the text names ("栾老寨的奇迹") is about the village.
     """
+    place = _document_region(doc)
+    village = settlement_places(norm_text(doc.title or ""), settlements(doc), place)
+    return village[0] if village and village[0].start == 0 else place
+
+
+def _document_region(doc: Document) -> Place | None:
     body = [norm_text(ln.text) for ln in doc.lines if ln.kind == "body"][:3]
     datelines = [DATELINE.match(t) for t in body]
     rest = [t[m.end():] if m else t for t, m in zip(body, datelines, strict=True)]
@@ -217,6 +225,67 @@ def document_region(doc: Document) -> Place | None:
         if len(seen) >= 2 and 2 * len(seen) > sum(map(len, counts.values())):
             return seen[0]
     return _first([m.group("where") for m in datelines if m and m.group("where")])
+
+
+# Villages: no gazetteer lists them, so a text's own are read from how it names them. A name
+# introduced as one ("一个叫栾老的自然寨"), one that opens the headline ("栾老寨的奇迹"), or two or
+# three characters before 村/寨/屯 that the text writes twice ("凤凰岭村"); a kind of village
+# ("贫困村", "这个村") is not a name.
+CALLED = re.compile(r"(?:叫|名叫|叫做|名为)(?P<stem>[\u4e00-\u9fff]{2,4}?)的(?:自然|行政)?(?P<kind>村|寨|屯)")
+VILLAGE = re.compile(r"(?=(?P<stem>[\u4e00-\u9fff]{2,3}?)(?P<kind>村|寨|屯)(?![民委长里庄子落镇办级干部]))")
+NOT_A_NAME = re.compile(
+    r"[这那该本全各每其此哪个一二两三四五六七八九十几多的在到去从是和与了]|^(?:贫困|示范|专业|文明|先进|行政|自然|中心|"
+    r"小康|富裕|重点|试点|特色|民族|移民|城中|空心|明星|典型|落后|后进|新农|小山|边远|偏远|山区|亿元|百强|省级|市级|县级)$"
+    r"|[农乡]$")  # "大农村", "城乡村": the word 农村/乡村
+
+
+def _stems(text: str) -> list[tuple[str, int, int]]:
+    """(stem + kind, start, end) of each way of reading a 村/寨/屯 name in text, longest stems first."""
+    out = []
+    for m in VILLAGE.finditer(text):
+        for n in (3, 2):
+            stem = text[m.start() : m.start() + n]
+            if len(stem) == n and text[m.start() + n : m.start() + n + 1] in ("村", "寨", "屯") \
+                    and not NOT_A_NAME.search(stem) and not mentions(stem):
+                out.append((stem + text[m.start() + n], m.start(), m.start() + n + 1))
+    return out
+
+
+def settlements(doc: Document) -> frozenset[str]:
+    """The villages a document names (see CALLED and VILLAGE)."""
+    texts = [norm_text(ln.text) for ln in doc.lines if ln.kind in ("body", "subtitle")]
+    names = {m.group("stem") + m.group("kind") for t in texts for m in CALLED.finditer(t)}
+    title = norm_text(doc.title or "")
+    names |= {n for n, a, _ in _stems(title) if a == 0}
+    seen: dict[str, int] = {}
+    for t in texts:
+        for n, _, _ in _stems(t):
+            seen[n] = seen.get(n, 0) + 1
+    twice = {n for n, k in seen.items() if k >= 2}
+    # of two readings of one name ("凤凰岭村", "凰岭村") the longer
+    names |= {n for n in twice if not any(o != n and o.endswith(n) for o in twice)}
+    return frozenset(n for n in names if not NOT_A_NAME.search(n[:-1]))
+
+
+def settlement_places(text: str, names: frozenset[str], parent: Place | None = None) -> list[Place]:
+    """The named villages of ``names`` written in text, under the nearest place named before them
+    (else ``parent``)."""
+    if not names:
+        return []
+    places = [p for p in mentions(text) if not p.settlement]
+    out = []
+    spans = [(m.group("stem") + m.group("kind"), m.start(), m.end()) for m in CALLED.finditer(text)]
+    spans += [(n, m.start(), m.end()) for n in names for m in re.finditer(re.escape(n), text)]
+    taken: set[int] = set()
+    for name, a, b in sorted(spans, key=lambda x: x[1]):
+        if name not in names or a in taken:
+            continue
+        taken.update(range(a, b))
+        up = [p for p in places if p.end <= a] or ([parent] if parent else [])
+        at = up[-1] if up else None
+        out.append(Place(name, at.province if at else "", at.city if at else "", at.county if at else "",
+                         a, b, settlement=True))
+    return out
 
 
 def _named_far_more(doc: Document, opening: Place) -> Place | None:
