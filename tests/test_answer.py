@@ -288,3 +288,19 @@ def test_a_province_question_takes_the_province_own_statement(tmp_path, fake_enc
                         "浙江省提出，全省新增规上工业企业1500家以上。\n")
     ans = answer_question(idx, "浙江省新增规上工业企业多少家")
     assert ans.supported and (ans.items[0].region, ans.items[0].value) == ("浙江省", "1500家")
+
+
+def test_a_which_cities_question_lists_a_province_level_municipality(tmp_path, fake_encoder):
+    idx = _corpus_index(tmp_path, fake_encoder,
+                        "各地造船\n\n天津市造船能力新增30万吨。\n\n大连市造船能力新增30万吨。\n\n"
+                        "河北省造船能力新增30万吨。\n\n安吉县造船能力新增30万吨。\n")
+    ans = answer_question(idx, "哪些城市的造船能力新增了30万吨?")
+    assert sorted(regions_of(ans)) == ["大连市", "天津市"]  # a municipality is a city; a province and a county are not
+
+
+def test_a_village_is_not_listed_as_a_county(tmp_path, fake_encoder):
+    idx = _corpus_index(tmp_path, fake_encoder,
+                        "青岩寨的变化\n\n在湖南省桑植县，有一个叫青岩的自然寨，去年种茶500亩。\n\n"
+                        "安吉县去年种茶500亩。\n")
+    assert regions_of(answer_question(idx, "哪些县种茶500亩?")) == ["安吉县"]
+    assert sorted(regions_of(answer_question(idx, "哪些地方种茶500亩?"))) == ["安吉县", "青岩寨"]

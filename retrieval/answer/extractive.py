@@ -87,13 +87,21 @@ def _level(province: str, city: str, county: str) -> int | None:
     return 2 if county else 1 if city else 0 if province else None
 
 
+def _fact_level(f: Fact) -> int | None:
+    """A fact's region level; a village the text named (not one of its parents' names) is below a county."""
+    if f.region and f.region not in (f.province, f.city, f.county, "全国"):
+        return 3
+    return _level(f.province, f.city, f.county)
+
+
 def _level_fits(level: int | None, name: str, asked: int | None) -> bool:
-    """A region at the level asked for; a county-level city (华蓥市) is a city too."""
+    """A region at the level asked for; a county-level city (华蓥市) and a province-level
+    municipality (天津市) are cities too."""
     if asked is None:
         return True
     if level == asked:
         return True
-    return asked == 1 and level == 2 and name.endswith("市")
+    return asked == 1 and level in (0, 2) and name.endswith("市")
 
 
 def _period_fits(asked: str, stated: str) -> bool:
@@ -181,7 +189,7 @@ def _figure_candidates(index: Index, q: Question, sup: Support, hits: list[Hit])
             continue
         local = _local(text, at, end, after=f.unit == "日期") + f.subject
         score = LOCAL_WEIGHT * sup.weight(local) + sup.weight(text) + 0.3 * (EVIDENCE_K - h.rank) / EVIDENCE_K
-        if q.region is not None and _level(f.province, f.city, f.county) == q.region.level:
+        if q.region is not None and _fact_level(f) == q.region.level:
             score += LEVEL_BONUS
         if q.unit and f.unit == q.unit:
             score += UNIT_BONUS
@@ -363,7 +371,7 @@ def _regions_with_figure(index: Index, q: Question, sup: Support, hits: list[Hit
             continue  # an English name of the question ("GDP") is stated
         if q.region is not None and not inside(f.province, f.city, f.county, f.region, q.region):
             continue
-        if not f.region or not _level_fits(_level(f.province, f.city, f.county), f.region, q.level):
+        if not f.region or not _level_fits(_fact_level(f), f.region, q.level):
             continue
         in_paragraph = h.chunk.start <= f.start < h.chunk.end
         key = f"{f.region}|{f.period}"
@@ -409,7 +417,7 @@ def _regions_from_facts(index: Index, q: Question, where: Filter | None) -> list
         bound = asked.direction
     kept: list[Fact] = []
     for f in cands:
-        if f.region in ("", "全国") or not _level_fits(_level(f.province, f.city, f.county), f.region, q.level):
+        if f.region in ("", "全国") or not _level_fits(_fact_level(f), f.region, q.level):
             continue
         if q.region is not None and not inside(f.province, f.city, f.county, f.region, q.region):
             continue
