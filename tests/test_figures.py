@@ -107,6 +107,9 @@ def test_a_single_figure_has_no_upper_bound():
     ("让10亿农民看上电视", 10.0, None, "亿"),  # a bare 亿 before a noun counts it: not yuan
     ("销售额达10亿。", 10.0, None, "亿元"),  # ... and before nothing reads as money
     ("一条宽约6米的公路", 6.0, None, "米"), ("海拔1200多米", 1200.0, None, "米"),  # lengths
+    ("提高了近两个百分点", 2.0, None, "个百分点"),  # one numeral before 个百分点 is a figure
+    ("副主任一至二人", 1.0, 2.0, "人"), ("三至五年内完成", 3.0, 5.0, "年"),  # a range in words
+    ("处五日以上十日以下拘留", 5.0, 10.0, "日"), ("应当在十五日内作出决定", 15.0, None, "日"),  # days bounded
     ("5门考试科目", 5.0, None, "门"), ("还卖了2头猪", 2.0, None, "头"),  # measure words after digits
 ])
 def test_more_ways_of_writing_an_amount(text, value, high, unit):
@@ -119,7 +122,7 @@ def test_more_ways_of_writing_an_amount(text, value, high, unit):
     "年销售十几亿或几十亿的出版集团",  # vague numbers
     "1997年是关键的一年", "97年全省",  # years of the calendar, a year as a whole
     "落实五个一工程",  # one numeral before 个 in a name
-    "卖大米换钱", "三门峡市的来信", "两头跑",  # 米, 门 and 头 in words
+    "卖大米换钱", "十五日上午开会", "三门峡市的来信", "两头跑",  # 米, 门 and 头 in words
     "两年来,工程技术人员不辞劳苦", "6个多月来的实际情形表明", "改革开放二十年以来",  # since when, not how long
 ])
 def test_what_is_not_an_amount(text):

@@ -48,9 +48,14 @@ MAX_CN_DIGITS = 12  # 一千二百三十四万五千六百 is 12; a longer run o
 # 个小时 are durations ("六个月")
 # a round number alone when 余/多 follows ("千余元", "万余人"); two neighbouring numerals are a
 # range ("两三年", "三四千亩": 3,000 to 4,000)
+# days in words when bounded ("五日以上", "十五日内"): a time limit; else 日 is a day of the month
+DAYS_BOUNDED = "日(?=以上|以下|以内|内|之内)"
 CHINESE = (rf"(?<![{CN_DIGITS}])(?P<cnum>[{CN_DIGITS}]{{2,{MAX_CN_DIGITS}}}"
-           rf"|[二三四五六七八九十两](?!个(?!月|工作日|小时))|[十百千万](?=[余多]))"
-           rf"(?P<capprox>余|多)?(?P<cunit>{UNITS})")
+           rf"|[二三四五六七八九十两](?!个(?!月|工作日|小时|百分点))|[十百千万](?=[余多]))"
+           rf"(?P<capprox>余|多)?(?P<cunit>{UNITS}|{DAYS_BOUNDED})")
+# a range in words with one unit ("一至二人", "三至五年")
+CN_RANGE = (rf"(?<![{CN_DIGITS}])(?P<rlo>[{CN_DIGITS}]{{1,6}})(?:至|到)(?P<rhi>[{CN_DIGITS}]{{1,6}})"
+            rf"(?P<runit>{UNITS}|年(?![\d月底末初代级度前后份])|{DAYS_BOUNDED})")
 # a fraction ("三分之二", "三分之一"): a share with no unit
 FRACTION = rf"(?<![{CN_DIGITS}])(?P<fden>[{CN_DIGITS}]{{1,3}})分之(?P<fnum>[{CN_DIGITS}]{{1,3}})(?![{CN_DIGITS}])"
 NEIGHBOURS = re.compile(r"^(?P<a>[一二两三四五六七八])(?P<b>[二三四五六七八九])(?P<mult>[十百千万]|百万|千万)?$")
@@ -58,7 +63,7 @@ PERCENT_CN = rf"百分之(?P<pnum>[{CN_DIGITS}]{{1,{MAX_CN_DIGITS}}})(?![{CN_DIG
 # a short span of years ("3年", "两年以上", "五年内"); a year of the calendar ("1997年", "九七年") is not one
 YEARS = (rf"(?<![\d{CN_DIGITS}.·])(?P<ynum>\d{{1,2}}|[一二三四五六七八九十两]{{2,3}}|[二三四五六七八九十两])"
          rf"(?P<yapprox>多|余)?(?P<yunit>年)(?![\d月底末初代级度前后份])")
-FIGURE = re.compile(rf"{ARABIC}|{PERCENT_CN}|{FRACTION}|{CHINESE}|{YEARS}")
+FIGURE = re.compile(rf"{ARABIC}|{PERCENT_CN}|{FRACTION}|{CN_RANGE}|{CHINESE}|{YEARS}")
 MAX_YEARS = 50  # "97年" is a year written short, not 97 years
 DATE = re.compile(r"(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日|(?P<end>底前|底|中旬|上旬|下旬))?(?:份)?")
 DOWN = ("下降", "减少", "降低", "回落", "下滑", "压缩", "缩短", "缩减", "降幅", "降至", "降到", "减")
@@ -207,6 +212,11 @@ def find_figures(text: str) -> list[Figure]:
             if not den or num is None:
                 continue
             value, unit = round(num / den, 6), ""
+        elif m.group("rlo") is not None:
+            value, high = _cn(m.group("rlo")), _cn(m.group("rhi"))
+            unit = m.group("runit")
+            if value is None or high is None or not value < high or (unit == "年" and high > MAX_YEARS):
+                continue
         elif m.group("pnum") is not None:
             v = _cn(m.group("pnum"))
             if v is None:
