@@ -188,3 +188,10 @@ def test_a_village_named_in_the_text_is_the_place_of_its_figures():
 def test_a_village_the_text_names_twice_is_a_place_a_kind_of_village_is_not():
     got = facts_of("大别山深处的桃花岭村，村民种茶500亩。\n\n全县贫困村减少20个，去桃花岭村的路修了8公里。")
     assert [(r, v) for r, v, _, _ in got] == [("桃花岭村", 500.0), ("", 20.0), ("桃花岭村", 8.0)]
+
+
+def test_a_count_of_the_places_listed_is_not_each_places_count():
+    doc = read("在宁波、温州创办了两家证券交易所，宁波、温州新增企业各30家。", title="浙江的证券业")
+    chunks = attribute_regions([doc], chunk_document(doc))
+    got = [(f.region, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
+    assert got == [("浙江省", 2.0), ("宁波市", 30.0), ("温州市", 30.0)]  # the two: the article's

@@ -107,7 +107,8 @@ def test_a_single_figure_has_no_upper_bound():
     ("让10亿农民看上电视", 10.0, None, "亿"),  # a bare 亿 before a noun counts it: not yuan
     ("销售额达10亿。", 10.0, None, "亿元"),  # ... and before nothing reads as money
     ("一条宽约6米的公路", 6.0, None, "米"), ("海拔1200多米", 1200.0, None, "米"),  # lengths
-    ("提高了近两个百分点", 2.0, None, "个百分点"),  # one numeral before 个百分点 is a figure
+    ("提高了近两个百分点", 2.0, None, "个百分点"),
+    ("集资引资3万余元", 3.0, None, "万元"), ("收入2万多元", 2.0, None, "万元"),  # 万, 余 or 多, then 元  # one numeral before 个百分点 is a figure
     ("副主任一至二人", 1.0, 2.0, "人"), ("三至五年内完成", 3.0, 5.0, "年"),  # a range in words
     ("处五日以上十日以下拘留", 5.0, 10.0, "日"), ("应当在十五日内作出决定", 15.0, None, "日"),  # days bounded
     ("5门考试科目", 5.0, None, "门"), ("还卖了2头猪", 2.0, None, "头"),  # measure words after digits

@@ -19,7 +19,7 @@ from retrieval.text.regions import (
 from retrieval.types import Chunk, Document, Fact
 
 # Recorded with the index's settings: a change to how facts are read rebuilds the index in full
-FACTS_VERSION = "facts-general-9"
+FACTS_VERSION = "facts-general-10"
 PERIODS = re.compile(
     r"一季度|二季度|三季度|四季度|第[一二三四]季度|首季|上半年|下半年|全年|年底前|年内|今年|明年|"
     r"前\d+个月|\d{1,2}-\d{1,2}月份?|\d{1,2}月份|\d{4}年(?:底|末)?|每月|每周|每年|每半月|每半个月|年底"
@@ -211,7 +211,9 @@ def figure_places(text: str, figs: list, chunk_level: int,
                 prev_end, prev_places = run[-1].end, listed
                 i += len(run)
                 continue
-        if listed:
+        if listed and fig.value == len(listed) and fig.unit in COUNT_UNITS and fig.high is None:
+            places = []  # "在北京、天津创办了两家": one count of the places listed, not each place's
+        elif listed:
             places = listed
         else:
             clause_start = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, fig.start)), default=0)

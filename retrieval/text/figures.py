@@ -237,10 +237,14 @@ def find_figures(text: str) -> list[Figure]:
         if not (unit == "亿" and BEFORE_NOUN.match(text, m.end())):  # "10亿农民" is a count, not money
             approx = approx or (unit == "亿" and text[m.end() : m.end() + 1] in ("多", "余"))  # "2亿多元"
             unit = UNIT_ALIASES.get(unit, unit)
+        end = m.end()
+        money = re.match(r"[余多]?元", text[end:]) if unit == "万" else None
+        if money:  # "3万余元": an amount of 万元, about
+            unit, approx, end = "万元", approx or len(money.group(0)) > 1, end + money.end()
         direction = direction_before(text, m.start())
         if value < 0:
             direction = "down"
-        out.append(Figure(value, unit, m.group(0), m.start(), m.end(), approx, direction, high))
+        out.append(Figure(value, unit, text[m.start() : end], m.start(), end, approx, direction, high))
     return _bounded_ranges(text, out)
 
 
