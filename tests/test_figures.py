@@ -123,7 +123,9 @@ def test_more_ways_of_writing_an_amount(text, value, high, unit):
     "年销售十几亿或几十亿的出版集团",  # vague numbers
     "1997年是关键的一年", "97年全省",  # years of the calendar, a year as a whole
     "落实五个一工程",  # one numeral before 个 in a name
-    "卖大米换钱", "十五日上午开会", "三门峡市的来信", "两头跑",  # 米, 门 and 头 in words
+    "卖大米换钱", "三门峡市的来信", "两头跑",  # 米, 门 and 头 in words
+    "十五日上午开会",  # a day of the month
+    "竣工G65包茂高速",  # a road's code
     "两年来,工程技术人员不辞劳苦", "6个多月来的实际情形表明", "改革开放二十年以来",  # since when, not how long
 ])
 def test_what_is_not_an_amount(text):

@@ -30,11 +30,11 @@ COUNTED = ("家|户|个|项|场|人次|人|名|台|套|条|千瓦时|千瓦|吨|
 # a number: "1,200" (thousands separators), "1200", "9.5"; a minus only right after a verb ("增长-3.2%").
 # At most MAX_DIGITS digits before the point and MAX_DECIMALS after it: a longer run of digits
 # (an id, a phone number, 310 nines) is not a figure at all, not even its tail (the look-behinds
-# stop a match from starting inside a number).
+# stop a match from starting inside a number, or a code: "G65").
 MAX_DIGITS = 15
 MAX_DECIMALS = 6
 # A decimal point may be written "·" (older Chinese print: "18·5万套").
-NUMBER = (rf"(?:(?<=[增长速为至达是降幅:：])[-−])?(?<!\d)(?<!\d[.·])"
+NUMBER = (rf"(?:(?<=[增长速为至达是降幅:：])[-−])?(?<![\dA-Za-z])(?<!\d[.·])"
           rf"(?:\d{{1,3}}(?:,\d{{3}}){{1,4}}(?![\d])|\d{{1,{MAX_DIGITS}}})(?:[.·]\d{{1,{MAX_DECIMALS}}})?(?![\d.·]\d)")
 APPROX = r"(?P<approx>余|多)?"
 # "1.6万户" is 16,000 户; "387.6亿元" stays 387.6 亿元 (the unit analysts read)
