@@ -195,3 +195,8 @@ def test_a_count_of_the_places_listed_is_not_each_places_count():
     chunks = attribute_regions([doc], chunk_document(doc))
     got = [(f.region, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
     assert got == [("浙江省", 2.0), ("宁波市", 30.0), ("温州市", 30.0)]  # the two: the article's
+
+
+def test_a_dateline_that_opens_the_headline_is_not_what_a_report_is_about():
+    doc = read("其中出口增长20%。", title="本报北京1月9日讯 记者报道：1997年，我国外贸增长12%。")
+    assert document_region(doc) is None

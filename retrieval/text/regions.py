@@ -202,7 +202,9 @@ def _document_region(doc: Document) -> Place | None:
     body = [norm_text(ln.text) for ln in doc.lines if ln.kind == "body"][:3]
     datelines = [DATELINE.match(t) for t in body]
     rest = [t[m.end():] if m else t for t, m in zip(body, datelines, strict=True)]
-    found = _first([doc.title]) or _first([doc.outlet or ""])
+    title = norm_text(doc.title or "")
+    dateline = DATELINE.match(title)  # a report with no headline: its first paragraph stands in
+    found = _first([title[dateline.end():] if dateline else title]) or _first([doc.outlet or ""])
     if found is not None:
         return found
     for t in rest:  # the first paragraph that names a place, or speaks of 全国/我国 and names none
