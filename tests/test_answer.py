@@ -304,3 +304,15 @@ def test_a_village_is_not_listed_as_a_county(tmp_path, fake_encoder):
                         "安吉县去年种茶500亩。\n")
     assert regions_of(answer_question(idx, "哪些县种茶500亩?")) == ["安吉县"]
     assert sorted(regions_of(answer_question(idx, "哪些地方种茶500亩?"))) == ["安吉县", "青岩寨"]
+
+
+def test_more_than_a_figure_passes_the_figure_as_a_bound(tmp_path, fake_encoder):
+    idx = _corpus_index(tmp_path, fake_encoder, "医疗简讯\n\n郑州市的专科医院诊治癫痫病患者10万多人次。\n\n"
+                                                "洛阳市的专科医院诊治癫痫病患者10万人次。\n")
+    assert regions_of(answer_question(idx, "哪些地方诊治癫痫病患者超过10万人次?")) == ["郑州市"]
+
+
+def test_a_count_question_names_its_noun_with_or_without_a_word_for_number(tmp_path, fake_encoder):
+    idx = _corpus_index(tmp_path, fake_encoder, "流通简讯\n\n北京市已形成57个区域性中小批发市场。\n\n"
+                                                "上海市已形成57个大型超市。\n")
+    assert regions_of(answer_question(idx, "批发市场数量在10个以上的有哪些地方?")) == ["北京市"]

@@ -34,6 +34,11 @@ def test_trillion_is_a_quantity_of_yuan():
     assert not same_quantity((1.2, "万亿元"), (1.2, "亿元"))
 
 
+def test_masses_compare_as_quantities():
+    assert same_quantity((2e6, "吨"), (2e9, "公斤"))
+    assert same_quantity((1.0, "千克"), (1.0, "公斤"))
+
+
 def test_lengths_compare_as_quantities():
     assert same_quantity((3.7, "公里"), (3700.0, "米"))
     assert same_quantity((1.0, "千米"), (1.0, "公里"))

@@ -75,3 +75,13 @@ def test_the_place_word_before_the_question_asks_which_regions(text, level):
 
 def test_a_place_that_has_things_is_not_a_which_regions_question():
     assert analyze("这个市有哪些企业?").kind != "which_regions"
+
+
+def test_a_word_the_unit_says_leaves_the_phrase():
+    from retrieval.answer.subjects import bare_phrase
+
+    assert bare_phrase("批发市场数量", "个") == "批发市场"
+    assert bare_phrase("蔬菜种植面积", "亩") == "蔬菜种植"
+    assert bare_phrase("报名人数", "人") == "报名"
+    assert bare_phrase("蔬菜种植面积", "吨") == "蔬菜种植面积"  # a mass says nothing of an area
+    assert bare_phrase("数量", "个") == "数量"

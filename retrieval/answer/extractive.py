@@ -342,6 +342,11 @@ def _region_of(index: Index, s: Sentence) -> str:
     return subject.name if subject is not None else s.hit.chunk.region
 
 
+# a figure stated as a bound ("10万多人次", "1000元以下") passes a comparison with the bound itself
+ABOVE = frozenset({"多", "余", "以上", "超过"})
+BELOW = frozenset({"以下", "以内", "不超过"})
+
+
 def _figure_matches(q: Question, f: Fact) -> bool:
     if q.comparison is not None:
         op, g = q.comparison
@@ -349,6 +354,10 @@ def _figure_matches(q: Question, f: Fact) -> bool:
         dim_g, vg = quantity(g.value, g.unit)
         if dim_f != dim_g:
             return False
+        bound = set(f.qualifier.split("、")) if f.qualifier else set()
+        above = f.approx or bound & ABOVE  # approx: 余 or 多 written into the figure
+        if vf == vg and f.value_high is None and ((op == ">" and above) or (op == "<" and bound & BELOW)):
+            return True
         return {">": vf > vg, ">=": vf >= vg, "<": vf < vg, "<=": vf <= vg}[op]
     return any(same_quantity((f.value, f.unit), (g.value, g.unit)) for g in q.figures)
 

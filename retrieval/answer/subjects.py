@@ -17,6 +17,7 @@ import numpy as np
 
 from retrieval.answer.question import GENERIC, Question
 from retrieval.embedding.encoder import model_revision, subject_key
+from retrieval.text.figures import quantity
 from retrieval.text.normalize import norm_text
 
 # scaffolding of an English which-regions question: what is left names what is measured
@@ -130,6 +131,21 @@ def matching(scores: dict[str, tuple[float, float]], floor: float, margin: float
             if (c >= floor and score[s] >= best - margin and o >= need_overlap) or o >= overlap}
 
 
+# words for what a unit already says: "批发市场数量…10个以上" counts 批发市场
+IMPLIED = {"count": ("数量", "数目", "个数", "总数"), "people": ("人数", "数量"), "area": ("面积",),
+           "length": ("长度",)}
+AREA_UNITS = frozenset({"亩", "平方米", "平方公里", "公顷"})
+
+
+def bare_phrase(phrase: str, unit: str) -> str:
+    """The phrase less a last word its unit already says ("批发市场数量" in 个 -> "批发市场")."""
+    dim = "area" if unit in AREA_UNITS else quantity(1.0, unit)[0]
+    for word in IMPLIED.get(dim, ()):
+        if phrase.endswith(word) and len(phrase) > len(word):
+            return phrase[: -len(word)].strip()
+    return phrase
+
+
 def subject_matches(index, q: Question, subjects: list[str]) -> dict[str, float]:
     """The subjects among these that mean what the question measures (Settings' thresholds, the
     floor and the shared characters asked of a subject by the question's language)."""
@@ -142,7 +158,11 @@ def subject_matches(index, q: Question, subjects: list[str]) -> dict[str, float]
                      s.subject_margin, s.subject_min_overlap, s.subject_gloss_weight,
                      s.subject_need_overlap_en if en else s.subject_need_overlap)
     if not en:  # a more specific subject than the question's phrase ("渔民人均年收入" for "人均收入"), or
-        # one that leaves out a little of it ("水果总产" for "水果总产量")
-        found.update({x: found.get(x, 1.0) for x in subjects if x and (
-            within(phrase, x, s.subject_within_chars) or covers(x, phrase, s.subject_within_chars, s.subject_cover))})
+        # one that leaves out a little of it ("水果总产" for "水果总产量"); the phrase with or without
+        # a word its unit says ("批发市场数量" asked in 个)
+        asked = q.comparison[1] if q.comparison is not None else q.figures[0] if q.figures else None
+        phrases = dict.fromkeys((phrase, bare_phrase(phrase, asked.unit) if asked is not None else phrase))
+        found.update({x: found.get(x, 1.0) for x in subjects if x and any(
+            within(p, x, s.subject_within_chars) or covers(x, p, s.subject_within_chars, s.subject_cover)
+            for p in phrases)})
     return found
