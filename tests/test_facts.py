@@ -200,3 +200,13 @@ def test_a_count_of_the_places_listed_is_not_each_places_count():
 def test_a_dateline_that_opens_the_headline_is_not_what_a_report_is_about():
     doc = read("其中出口增长20%。", title="本报北京1月9日讯 记者报道：1997年，我国外贸增长12%。")
     assert document_region(doc) is None
+
+
+def test_a_share_or_a_change_against_a_base_is_of_the_subject_before_it():
+    doc = read("少数民族委员共有257人，占总数的11.71%，比上届增加17名。")
+    chunks = attribute_regions([doc], chunk_document(doc))
+    got = [f.subject for f in extract_facts([doc], chunks) if f.unit != "日期"]
+    assert got == ["少数民族委员", "少数民族委员", "少数民族委员"]
+    doc = read("新建市场一个，占地面积680亩，比重达30%。")
+    chunks = attribute_regions([doc], chunk_document(doc))
+    assert [f.subject for f in extract_facts([doc], chunks) if f.unit != "日期"] == ["占地面积", "比重"]

@@ -19,7 +19,7 @@ from retrieval.text.regions import (
 from retrieval.types import Chunk, Document, Fact
 
 # Recorded with the index's settings: a change to how facts are read rebuilds the index in full
-FACTS_VERSION = "facts-general-12"
+FACTS_VERSION = "facts-general-13"
 PERIODS = re.compile(
     r"一季度|二季度|三季度|四季度|第[一二三四]季度|首季|上半年|下半年|全年|年底前|年内|今年|明年|"
     r"前\d+个月|\d{1,2}-\d{1,2}月份?|\d{1,2}月份|\d{4}年(?:底|末)?|每月|每周|每年|每半月|每半个月|年底"
@@ -241,6 +241,10 @@ MEASURES = ("种植面积", "总产量", "总产值", "增加值", "销售收入
             "产值", "收入", "利润", "利税")
 
 
+# a share of a whole or a change against a base: what is measured is the subject before it
+BASE_OR_SHARE = re.compile(r"^(?:占[^,，;；]{0,10}的|比(?!重|例|率)|较)")  # not 占地面积, 比重
+
+
 def _with_topic(subject: str, before: str) -> str:
     """A bare measure takes the thing the sentence's figure before measured: "总产" after
     "水果种植面积" is "水果总产"."""
@@ -384,6 +388,8 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                 if len(subject) < 2 or VERB_ONLY.match(subject) or DANGLING.search(subject):
                     subject = counted_noun(text, fig, any_unit=True) or prev_subject or subject
                 subject = _with_topic(subject, prev_subject)
+                if prev_subject and BASE_OR_SHARE.match(subject):
+                    subject = prev_subject  # "257人，占总数的11.71%，比上届增加17名": all of the 257
                 prev_subject = subject if fig.unit != "日期" else prev_subject
                 subjects[n] = subject
                 # the sentence's own places, then the paragraph's (its subject, heading, article);
