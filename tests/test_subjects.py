@@ -85,3 +85,10 @@ def test_a_word_the_unit_says_leaves_the_phrase():
     assert bare_phrase("报名人数", "人") == "报名"
     assert bare_phrase("蔬菜种植面积", "吨") == "蔬菜种植面积"  # a mass says nothing of an area
     assert bare_phrase("数量", "个") == "数量"
+
+
+def test_an_abbreviation_a_gloss_spells_out_is_a_gloss_too():
+    from retrieval.search.translate import _lexicon
+
+    gloss, _ = _lexicon()
+    assert "国内生产总值" in gloss.get("gdp", ())  # CC-CEDICT: "gross domestic product (GDP)"

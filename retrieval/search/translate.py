@@ -36,6 +36,8 @@ def _lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
         word = entry["simplified"]
         for definition in entry["definitions"]:
             for g in definition.split(";"):
+                for abbr in re.findall(r"\(([A-Z]{2,6})\)", g):  # "gross domestic product (GDP)"
+                    gloss[abbr.lower()].append(word)
                 g = re.sub(r"\(.*?\)|\[.*?\]", "", g).strip().lower()
                 g = re.sub(r"^(to|a|an|the) ", "", g)
                 if g and len(g.split()) <= 3 and not g.startswith(("cl:", "variant of", "see ")):
