@@ -148,6 +148,8 @@ def test_a_place_visited_to_investigate_is_not_what_the_figures_are_about():
     chunks = attribute_regions([doc], chunk_document(doc))
     got = [(f.region, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
     assert got == [("安徽省", 300.0)]
+    # ... but a report on a visit is about the place visited
+    assert document_region(read("去年9月，记者来到湖南省桑植县调查研究。\n\n那里的茶园很多。")).name == "桑植县"
     # a place someone went to, with no errand named, is still where what follows happened
     got = facts_of("他专程赶赴南京，把价值500元的药品送到病人手中。")
     assert [r for r, *_ in got] == ["南京市"]

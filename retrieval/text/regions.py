@@ -14,8 +14,9 @@ from retrieval.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-# cpca false positives: (written form) -> ignored. "合作" is 合作市 to cpca, "城区" a district.
-STOP_WRITTEN = frozenset({"合作", "城区", "郊区", "矿区", "新区", "和平", "新华", "长安", "白云", "普陀",
+# cpca false positives: (written form) -> ignored. "合作" is 合作市 to cpca, "城区" a district,
+# "东方" (东方明珠, 东方不亮) 东方市.
+STOP_WRITTEN = frozenset({"东方", "合作", "城区", "郊区", "矿区", "新区", "和平", "新华", "长安", "白云", "普陀",
                           "朝阳", "永安", "东区", "西区", "南区", "北区", "市中", "城关", "开平", "高新"})
 STOP_NAMES = frozenset({"城区", "郊区", "矿区", "合作市"})
 # A paragraph's own subject: a region named at its start, after an optional time phrase.
@@ -126,17 +127,19 @@ ORGANISATION = re.compile(r"[^\s\d,，。;；、:：“”\"()（）《》]{0,8}
 VENUE_BEFORE = re.compile(r"在$")
 VENUE_AFTER = re.compile(r"^(?:市|省)?(?:召开|举行|举办|开幕|闭幕)")
 # places someone went to on an errand ("到广东揭阳、普宁和海南调查"): where they looked, not what
-# the text is about; a place gone to with no errand named ("赶赴天津,…") is where what follows happened
+# the sentence's figures are about; a place gone to with no errand named ("赶赴天津,…") is where
+# what follows happened. A report's region keeps them (a visit is often what a report is about).
 ERRAND = re.compile(r"(?:到|赴|前往|赶赴|奔赴|来到)(?P<where>[^,，。;；:：!！?？]{1,30}?)"
                     r"(?:调查|考察|视察|访问|参观|慰问|调研|检查|采访|取经|办案|出差|学习)")
 
 
-def named_places(text: str, organisations: bool = True) -> tuple[Place, ...]:
+def named_places(text: str, organisations: bool = True, destinations: bool = False) -> tuple[Place, ...]:
     """The regions a Simplified text speaks of: ``mentions`` less the places that are part of a
-    title, a meeting's venue or an errand's destination, and (``organisations``) of an
+    title, a meeting's venue or (unless ``destinations``) an errand's destination, and (``organisations``) of an
     organisation's name: a document that names a firm in passing is not about the firm's city,
     but a sentence's figure for a firm ("郑州市管城中医院…诊治患者10万人次") is the firm's place's."""
-    titles = [m.span() for m in TITLES.finditer(text)] + [m.span("where") for m in ERRAND.finditer(text)]
+    titles = [m.span() for m in TITLES.finditer(text)]
+    titles += [] if destinations else [m.span("where") for m in ERRAND.finditer(text)]
 
     def as_name(p: Place) -> bool:
         if any(a <= p.start < b for a, b in titles):
@@ -203,12 +206,18 @@ def _document_region(doc: Document) -> Place | None:
     datelines = [DATELINE.match(t) for t in body]
     rest = [t[m.end():] if m else t for t, m in zip(body, datelines, strict=True)]
     title = norm_text(doc.title or "")
-    dateline = DATELINE.match(title)  # a report with no headline: its first paragraph stands in
-    found = _first([title[dateline.end():] if dateline else title]) or _first([doc.outlet or ""])
+    dateline = DATELINE.match(title)
+    if dateline:  # a report with no headline: its first paragraph stands in, and is read as one
+        datelines.insert(0, dateline)
+        rest.insert(0, title[dateline.end():])
+        found = _first([doc.outlet or ""])
+    else:
+        found = _first([title]) or _first([doc.outlet or ""])
     if found is not None:
         return found
     for t in rest:  # the first paragraph that names a place, or speaks of 全国/我国 and names none
-        places = named_places(t)
+        # a place someone went to look at (费孝通来到泽州县调查) is often what the report is about
+        places = named_places(t, destinations=True)
         if len({p.province for p in places}) >= 3:
             return None  # places of three provinces or more: a report about the country
         if places:
@@ -220,7 +229,7 @@ def _document_region(doc: Document) -> Place | None:
     counts: dict[str, list[Place]] = {}
     for ln in doc.lines:
         if ln.kind == "body":
-            for p in named_places(norm_text(ln.text)):
+            for p in named_places(norm_text(ln.text), destinations=True):
                 counts.setdefault(p.name, []).append(p)
     if counts:
         seen = max(counts.values(), key=len)
@@ -296,7 +305,7 @@ def _named_far_more(doc: Document, opening: Place) -> Place | None:
     counts: dict[str, list[Place]] = {}
     for ln in doc.lines:
         if ln.kind == "body":
-            for p in named_places(norm_text(ln.text), organisations=False):
+            for p in named_places(norm_text(ln.text), organisations=False, destinations=True):
                 counts.setdefault(p.name, []).append(p)
     if not counts:
         return None
