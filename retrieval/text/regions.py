@@ -283,7 +283,7 @@ def settlement_places(text: str, names: frozenset[str], parent: Place | None = N
     (else ``parent``)."""
     if not names:
         return []
-    places = [p for p in mentions(text) if not p.settlement]
+    places = mentions(text)
     out = []
     spans = [(m.group("stem") + m.group("kind"), m.start(), m.end()) for m in CALLED.finditer(text)]
     spans += [(n, m.start(), m.end()) for n in names for m in re.finditer(re.escape(n), text)]
