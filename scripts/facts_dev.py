@@ -35,6 +35,13 @@ from retrieval.settings import Settings  # noqa: E402
 log = logging.getLogger("facts_dev")
 
 
+def _shown_path(folder: Path) -> str:
+    try:
+        return str(folder.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(folder)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gold", default=str(ROOT / "eval" / "gold" / "facts_unseen"))
@@ -52,8 +59,8 @@ def main() -> None:
     gold = load_facts_gold(folder)
     scores = score_extraction(facts, gold)
     # only the split asked for: tuning looks at dev and nothing of test
-    print("\n".join(markdown({s: scores[args.split] if s == args.split else dict.fromkeys(scores[s], "")
-                              for s in scores})))
+    shown = {s: scores[args.split] if s == args.split else dict.fromkeys(scores[s], "") for s in scores}
+    print("\n".join(markdown(shown, _shown_path(folder))))
     if args.failures:
         lines = failures(facts, gold, args.split, args.failures)
         print("\n".join(["", f"## {args.split} sentences whose facts differ", "", *lines]))
