@@ -212,3 +212,10 @@ def test_a_share_or_a_change_against_a_base_is_of_the_subject_before_it():
     doc = read("新建市场一个，占地面积680亩，比重达30%。")
     chunks = attribute_regions([doc], chunk_document(doc))
     assert [f.subject for f in extract_facts([doc], chunks) if f.unit != "日期"] == ["占地面积", "比重"]
+
+
+def test_a_level_word_after_a_conjunction_is_not_a_county():
+    from retrieval.text.regions import mentions
+
+    assert [p.name for p in mentions("省、自治区、直辖市和县级人民政府应当")] == []
+    assert [p.name for p in mentions("和县县城的人口")] == ["和县"]

@@ -116,6 +116,11 @@ def test_a_single_figure_has_no_upper_bound():
     ("集资引资3万余元", 3.0, None, "万元"), ("收入2万多元", 2.0, None, "万元"),  # 万, 余 or 多, then 元  # one numeral before 个百分点 is a figure
     ("副主任一至二人", 1.0, 2.0, "人"), ("三至五年内完成", 3.0, 5.0, "年"),  # a range in words
     ("处五日以上十日以下拘留", 5.0, 10.0, "日"), ("应当在十五日内作出决定", 15.0, None, "日"),  # days bounded
+    ("建立家庭保健合同3050份", 3050.0, None, "份"), ("17种常见鸟类", 17.0, None, "种"),  # more measure words
+    ("捐赠专著一千六百部", 1600.0, None, "部"),  # ... after a numeral of two characters or more
+    ("占全年压锭68万锭的", 680000.0, None, "锭"), ("诊治居民约一点五万人次", 15000.0, None, "人次"),
+    ("处以业务收入一倍以上十倍以下的罚款", 1.0, 10.0, "倍"),
+    ("应多于应选代表名额三分之一至一倍", 0.333333, 1.0, "倍"),  # a share to a multiple: one range  # 一倍: one numeral before 倍 is a figure
     ("5门考试科目", 5.0, None, "门"), ("还卖了2头猪", 2.0, None, "头"),  # measure words after digits
 ])
 def test_more_ways_of_writing_an_amount(text, value, high, unit):
@@ -128,7 +133,7 @@ def test_more_ways_of_writing_an_amount(text, value, high, unit):
     "年销售十几亿或几十亿的出版集团",  # vague numbers
     "1997年是关键的一年", "97年全省",  # years of the calendar, a year as a whole
     "落实五个一工程",  # one numeral before 个 in a name
-    "卖大米换钱", "三门峡市的来信", "两头跑",  # 米, 门 and 头 in words
+    "卖大米换钱", "三门峡市的来信", "两头跑", "一种精神", "三部曲",  # measure words after one numeral
     "十五日上午开会",  # a day of the month
     "竣工G65包茂高速",  # a road's code
     "两年来,工程技术人员不辞劳苦", "6个多月来的实际情形表明", "改革开放二十年以来",  # since when, not how long

@@ -22,11 +22,11 @@ UNITS = ("个百分点|百分点|%|％|亿美元|万美元|美元|万亿元|万�
          "艘|架|栋|港元|港币|日元|欧元|亿|万|千米|厘米|米")
 # measure words that are figures after digits only: in words they are mostly idiom or names
 # ("两头跑", "三门峡")
-DIGIT_UNITS = "门|头|只|本|棵|株|块|处|排|包"
+DIGIT_UNITS = "门|头|只|本|棵|株|块|处|排|包|份|种|部|期|位|趟|锭"
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿点"
 # what a 万/亿 may multiply ("1.6万户", "8012万平方米"); money has its own units (万元, 亿美元)
 COUNTED = ("家|户|个|项|场|人次|人|名|台|套|条|千瓦时|千瓦|吨|平方公里|平方米|公里|公斤|亩|册|所|座|辆|件|次|"
-           "张|本|头|只|艘|架|棵|株|栋|港元|港币|日元|欧元|美元")
+           "锭|部|份|种|张|本|头|只|艘|架|棵|株|栋|港元|港币|日元|欧元|美元")
 # a number: "1,200" (thousands separators), "1200", "9.5"; a minus only right after a verb ("增长-3.2%").
 # At most MAX_DIGITS digits before the point and MAX_DECIMALS after it: a longer run of digits
 # (an id, a phone number, 310 nines) is not a figure at all, not even its tail (the look-behinds
@@ -51,8 +51,9 @@ MAX_CN_DIGITS = 12  # 一千二百三十四万五千六百 is 12; a longer run o
 # days in words when bounded ("五日以上", "十五日内"): a time limit; else 日 is a day of the month
 DAYS_BOUNDED = "日(?=以上|以下|以内|内|之内)"
 CHINESE = (rf"(?<![{CN_DIGITS}])(?P<cnum>[{CN_DIGITS}]{{2,{MAX_CN_DIGITS}}}"
-           rf"|[二三四五六七八九十两](?!个(?!月|工作日|小时|百分点))|[十百千万](?=[余多]))"
-           rf"(?P<capprox>余|多)?(?P<cunit>{UNITS}|{DAYS_BOUNDED})")
+           rf"|[二三四五六七八九十两](?!个(?!月|工作日|小时|百分点))|一(?=倍)|[十百千万](?=[余多]))"
+           # the measure words of DIGIT_UNITS after a numeral of two characters ("一千六百部")
+           rf"(?P<capprox>余|多)?(?P<cunit>{UNITS}|{DAYS_BOUNDED}|(?<=[{CN_DIGITS}]{{2}})(?:{DIGIT_UNITS}))")
 # a range in words with one unit ("一至二人", "三至五年")
 CN_RANGE = (rf"(?<![{CN_DIGITS}])(?P<rlo>[{CN_DIGITS}]{{1,6}})(?:至|到)(?P<rhi>[{CN_DIGITS}]{{1,6}})"
             rf"(?P<runit>{UNITS}|年(?![\d月底末初代级度前后份])|{DAYS_BOUNDED})")
@@ -169,6 +170,9 @@ def _cn(num: str) -> float | None:
 
     if num in ("百", "千", "万"):
         num = "一" + num
+    if "点" in num and num[-1] in "万亿" and len(num) > 2:  # "一点五万": cn2an reads 一点五, not its 万
+        head = _cn(num[:-1])
+        return head * (1e4 if num[-1] == "万" else 1e8) if head is not None else None
     try:
         value = float(cn2an.cn2an(num, "smart"))
     except (ValueError, KeyError, IndexError, TypeError, OverflowError):
@@ -263,7 +267,9 @@ def _bounded_ranges(text: str, figs: list[Figure]) -> list[Figure]:
             b = figs[i + 1]
             gap = text[a.end : b.start]
             bounded = BOUND_RANGE.match(gap) and text.startswith(("以下", "以内"), b.end)
-            (dim_a, lo), (dim_b, hi) = quantity(a.value, a.unit), quantity(b.value, b.unit)
+            # a share to a multiple ("三分之一至一倍") is one scale: a fraction has no unit of its own
+            (dim_a, lo), (dim_b, hi) = quantity(a.value, b.unit if a.unit == "" and b.unit == "倍" else a.unit), \
+                quantity(b.value, b.unit)
             if (bounded or RANGE_GAP.match(gap)) and dim_a == dim_b and a.high is None and b.high is None and lo < hi:
                 scale = quantity(1.0, b.unit)[1]
                 out.append(Figure(lo / scale, b.unit, text[a.start : b.end], a.start, b.end, a.approx or b.approx,

@@ -114,8 +114,10 @@ def mentions(text: str) -> tuple[Place, ...]:
             if city in ("市辖区", "县", "省直辖县级行政区划"):
                 city = prov if prov.endswith("市") else ""
             found.append(Place(name, prov, city, county, pos, pos + len(written)))
-    # a name right after a digit is a measure word and what follows ("10户县级企业" is not 户县)
-    found = [p for p in found if not (p.start and text[p.start - 1].isdigit())]
+    # a name right after a digit is a measure word and what follows ("10户县级企业" is not 户县);
+    # a two-character county or city before 级 is a word and a level ("直辖市和县级": and county level)
+    found = [p for p in found if not (p.start and text[p.start - 1].isdigit())
+             and not (p.end - p.start == 2 and text[p.end - 1] in "县市" and text[p.end : p.end + 1] == "级")]
     return tuple(sorted(found, key=lambda p: p.start))
 
 
