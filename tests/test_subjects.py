@@ -87,8 +87,8 @@ def test_a_word_the_unit_says_leaves_the_phrase():
     assert bare_phrase("数量", "个") == "数量"
 
 
-def test_an_abbreviation_a_gloss_spells_out_is_a_gloss_too():
-    from retrieval.search.translate import _lexicon
+def test_an_abbreviation_a_gloss_spells_out_is_read_where_it_is_written_in_capitals():
+    from retrieval.search.translate import expand_english
 
-    gloss, _ = _lexicon()
-    assert "国内生产总值" in gloss.get("gdp", ())  # CC-CEDICT: "gross domestic product (GDP)"
+    assert "国内生产总值" in expand_english("GDP", lambda _: 1, {})  # CC-CEDICT: "gross domestic product (GDP)"
+    assert "国内生产总值" not in expand_english("gdp", lambda _: 1, {})

