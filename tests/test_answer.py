@@ -316,3 +316,10 @@ def test_a_count_question_names_its_noun_with_or_without_a_word_for_number(tmp_p
     idx = _corpus_index(tmp_path, fake_encoder, "流通简讯\n\n北京市已形成57个区域性中小批发市场。\n\n"
                                                 "上海市已形成57个大型超市。\n")
     assert regions_of(answer_question(idx, "批发市场数量在10个以上的有哪些地方?")) == ["北京市"]
+
+
+def test_a_foreign_country_is_listed_only_when_countries_are_asked_for(tmp_path, fake_encoder):
+    idx = _corpus_index(tmp_path, fake_encoder, "鸟类调查\n\n英国常见鸟类的数目减少了60%。\n\n"
+                                                "广东省常见鸟类的数目减少了60%。\n")
+    assert regions_of(answer_question(idx, "哪些地区常见鸟类的数目减少了60%?")) == ["广东省"]
+    assert regions_of(answer_question(idx, "哪些国家常见鸟类的数目减少了60%?")) == ["英国"]

@@ -219,3 +219,17 @@ def test_a_level_word_after_a_conjunction_is_not_a_county():
 
     assert [p.name for p in mentions("省、自治区、直辖市和县级人民政府应当")] == []
     assert [p.name for p in mentions("和县县城的人口")] == ["和县"]
+
+
+def test_a_foreign_country_is_a_place_of_its_own():
+    from retrieval.text.regions import mentions
+
+    assert [p.name for p in mentions("英国麻雀的数目减少了95%")] == ["英国"]
+    assert [p.name for p in mentions("纳税人增加纳税申报")] == []  # 加纳 across two words
+    assert [p.name for p in mentions("根据本法国家建立制度")] == []  # 法国 across two words
+    # a figure a sentence states for a foreign country is the country's, whatever the article's place
+    doc = read("世界卫生组织在广东省调查一周。\n\n津巴布韦获得援助信贷1.76亿美元，广东省出口增长5%。\n\n"
+               "调查结果表明，英国麻雀的数目减少了60%。", title="广东省的调查")
+    chunks = attribute_regions([doc], chunk_document(doc))
+    got = [(f.region, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
+    assert got == [("津巴布韦", 1.76e8), ("广东省", 5.0), ("英国", 60.0)]

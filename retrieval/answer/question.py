@@ -13,17 +13,18 @@ from retrieval.text.tokens import tokenize_normalized
 
 KINDS = ("which_regions", "how_many", "when", "how", "open")
 _ZH = {
-    "which_regions": re.compile(r"哪些(?:地区|地方|城市|市|县|区|县区|县市|区县|省份|省|园区|开发区|新区)|"
-                                r"哪个(?:地区|地方|城市|市|县|区|省|省份|园区)|哪(?:几个)?(?:地区|城市|省份)|哪些省|"
+    "which_regions": re.compile(r"哪些(?:地区|地方|国家|城市|市|县|区|县区|县市|区县|省份|省|园区|开发区|新区)|"
+                                r"哪个(?:地区|地方|国家|城市|市|县|区|省|省份|园区)|哪(?:几个)?(?:地区|国家|城市|省份)|哪些省|"
                                 # the place word before the question ("…的县有哪些", "…的地区是哪几个")
-                                r"(?:地区|地方|城市|县区|区县|县市|省份|县|区|省|市)(?:都|分别)?(?:有|是)哪(?:些|几个)(?=[?？。!！\s]*$)"),
+                                r"(?:地区|地方|国家|城市|县区|区县|县市|省份|县|区|省|市)(?:都|分别)?(?:有|是)哪(?:些|几个)"
+                                r"(?=[?？。!！\s]*$)"),
     "when": re.compile(r"什么时候|何时|哪天|哪一天|几月|什么时间|哪个月"),
     "how_many": re.compile(r"多少|几(?:个|家|项|户|场|天|条|亿|万|大|成)|多大|多高|多快|是几"),
     "how": re.compile(r"如何|怎么|怎样|什么措施|哪些措施|多久|采取"),
 }
 _EN = {
     "which_regions": re.compile(r"\bwhich (?:regions?|cities|city|counties|county|districts?|provinces?|areas?|places?"
-                                r"|zones?|localities)\b|\bwhere\b"),
+                                r"|zones?|localities|countries|country|nations?)\b|\bwhere\b"),
     "when": re.compile(r"^when\b|\bwhat date\b|\bon which day\b"),
     # one rule: "how many/much/…", or "what is/was …" asking for a measurable noun
     "how_many": re.compile(r"\bhow (?:many|much|large|big|long|high)\b|\bwhat (?:percentage|share|rate|amount)\b|"
@@ -60,16 +61,21 @@ _DOWN_ZH = re.compile(r"下降|减少|降低|回落|下滑|压缩|缩短|降幅|
 _UP_ZH = re.compile(r"增长|增加|提高|提升|上升|增速|增幅")
 _DOWN_EN = re.compile(r"\b(?:fall|fell|drop|dropped|declin\w*|decreas\w*|cut|reduc\w*|shrank|los[st]\w*)\b")
 _UP_EN = re.compile(r"\b(?:grow\w*|grew|growth|increas\w*|ris[ei]\w*|rose|raise\w*)\b")
-# the level a which-regions question asks for: 0 province, 1 city, 2 county/district
-_LEVEL_ZH = ((re.compile(r"哪(?:些|个|几个)?(?:省份|省)|的(?:省份|省)(?:有|是)哪"), 0),
+# the level a which-regions question asks for: 0 province, 1 city, 2 county/district, COUNTRY a
+# foreign country (asked for by name only: "哪些国家")
+COUNTRY = -2
+_LEVEL_ZH = ((re.compile(r"哪(?:些|个|几个)?国家|的国家(?:有|是)哪"), COUNTRY),
+             (re.compile(r"哪(?:些|个|几个)?(?:省份|省)|的(?:省份|省)(?:有|是)哪"), 0),
              (re.compile(r"哪(?:些|个|几个)?(?:城市|市)(?!县)|的(?:城市|市)(?:有|是)哪"), 1),
              (re.compile(r"哪(?:些|个|几个)?(?:县区|区县|县市|县|区)|的(?:县区|区县|县市|县|区)(?:有|是)哪"), 2))
-_LEVEL_EN = ((re.compile(r"\bwhich provinces?\b"), 0), (re.compile(r"\bwhich (?:cities|city)\b"), 1),
+_LEVEL_EN = ((re.compile(r"\bwhich (?:countries|country|nations?)\b"), COUNTRY),
+             (re.compile(r"\bwhich provinces?\b"), 0), (re.compile(r"\bwhich (?:cities|city)\b"), 1),
              (re.compile(r"\bwhich (?:counties|county|districts?)\b"), 2))
 # words that name the question, the region level or a policy act, not what is measured
 GENERIC = frozenset(
     """
-    地区 地方 城市 省份 省 市 县 区 县区 区县 县市 园区 全省 全市 全县 全区 提出 目标 设定 明确 要求 力争 实现 达到 达
+    地区 地方 国家 城市 省份 省 市 县 区 县区 区县 县市 园区 全省 全市 全县 全区 提出 目标 设定 明确 要求 力争 实现
+    达到 达
     计划 打算 想 希望 预期 是 多少 几 有 拥有 共 一共 还 要 今年 全年 期间 完成 目标值 为 了 增长 增速 下降 减少 降低
     数量
     超过 高于 低于 不低于 不少于 以上 以下 以内 百分之

@@ -23,6 +23,7 @@ from retrieval.text.normalize import norm_text
 # scaffolding of an English which-regions question: what is left names what is measured
 EN_SCAFFOLD = re.compile(
     r"\b(?:which|what|where|regions?|cities|city|counties|county|districts?|provinces?|areas?|places?|zones?|"
+    r"countries|country|nations?|"
     r"did|do|does|is|are|was|were|have|has|had|the|a|an|of|their|its|by|in|to|from|for|with|one|how|many|much|"
     r"more|less|than|over|above|below|under|at|least|most|nearly|about|around|exceed\w*|"
     r"million|billion|thousand|hundred|percent|per cent|yuan|rmb|mu|tonnes?|tons?|kilowatts?|kilograms?|kg|"
@@ -32,7 +33,7 @@ EN_SCAFFOLD = re.compile(
     re.IGNORECASE,
 )
 ZH_SCAFFOLD = re.compile(
-    r"哪些|哪个|哪几个|哪|地区|地方|城市|省份|县区|区县|县市|有哪些|是|的|了|吗|呢|[?？!！,，。]|"
+    r"哪些|哪个|哪几个|哪|地区|地方|国家|城市|省份|县区|区县|县市|有哪些|是|的|了|吗|呢|[?？!！,，。]|"
     r"超过|高于|多于|大于|突破|不低于|不少于|至少|低于|少于|小于|不超过|不高于|至多|以上|以下|以内|达到|达|"
     r"(?:是|有|共有)?(?:多少|几)(?:个工作日|个|家|项|户|场|条|天|亿元|万元|亿|万|元)?"
 )

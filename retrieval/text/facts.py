@@ -19,7 +19,7 @@ from retrieval.text.regions import (
 from retrieval.types import Chunk, Document, Fact
 
 # Recorded with the index's settings: a change to how facts are read rebuilds the index in full
-FACTS_VERSION = "facts-general-15"
+FACTS_VERSION = "facts-general-16"
 PERIODS = re.compile(
     r"一季度|二季度|三季度|四季度|第[一二三四]季度|首季|上半年|下半年|全年|年底前|年内|今年|明年|"
     r"前\d+个月|\d{1,2}-\d{1,2}月份?|\d{1,2}月份|\d{4}年(?:底|末)?|每月|每周|每年|每半月|每半个月|年底"
@@ -172,12 +172,18 @@ def sentence_places(text: str, before: int, chunk_level: int,
         return [subject]
     clause_start = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, before)), default=0)
     local = [p for p in named if p.start >= clause_start]
-    return [local[-1]] if local and local[-1].level > chunk_level else []
+    return [local[-1]] if local and _beyond(local[-1], chunk_level) else []
 
 
 PLACE_COUNT = re.compile(r"(?:省|自治区|直辖市|省区市|省市|城市|地市|县市|县|市|部门)")
 # a count of provinces ("28个省、自治区、直辖市", "20个省份"): how many did it is the country's figure
 PROVINCE_COUNT = re.compile(r"省(?![级内委直属会长])|自治区|直辖市")
+
+
+def _beyond(p: Place, chunk_level: int) -> bool:
+    """Does a place in a figure's clause say more than the paragraph's region: more specific, or a
+    foreign country (never within a Chinese paragraph's place)?"""
+    return p.foreign or p.level > chunk_level
 
 
 def figure_places(text: str, figs: list, chunk_level: int,
@@ -218,7 +224,7 @@ def figure_places(text: str, figs: list, chunk_level: int,
         else:
             clause_start = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, fig.start)), default=0)
             local = [p for p in seg if p.start >= clause_start or prev_places is None]
-            if local and (local[-1].level > chunk_level or prev_places is not None):
+            if local and (_beyond(local[-1], chunk_level) or prev_places is not None):
                 places = [local[-1]]
             elif prev_places is not None:
                 places = prev_places

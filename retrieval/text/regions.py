@@ -42,6 +42,7 @@ class Place:
     start: int
     end: int
     settlement: bool = False  # a village (村, 寨, 屯) below the county, named by the text itself
+    foreign: bool = False  # a country other than China ("英国"): no province, city or county
 
     @property
     def level(self) -> int:
@@ -86,11 +87,46 @@ def _written(text: str, pos: int, name: str) -> str:
     return name[:2]
 
 
+# Babel's Chinese names of territories that are not China or a part of it, nor a grouping
+NOT_FOREIGN = frozenset({"CN", "HK", "MO", "TW", "EU", "EZ", "UN", "QO", "XA", "XB", "ZZ", "AQ"})
+
+
+@functools.lru_cache(maxsize=1)
+def _countries() -> list[str]:
+    from babel import Locale
+
+    names = {v for k, v in Locale("zh").territories.items()
+             if re.fullmatch("[A-Z]{2}", k) and k not in NOT_FOREIGN and "中国" not in v and len(v) >= 2}
+    return sorted(names, key=lambda n: (-len(n), n))
+
+
+def _foreign(text: str, taken: set[int]) -> list[Place]:
+    """Countries named in text, where jieba reads the name as words of its own ("本法国家" holds no 法国)."""
+    hits = [(n, m.start(), m.end()) for n in _countries() if n in text for m in re.finditer(re.escape(n), text)]
+    if not hits:
+        return []
+    from retrieval.text.tokens import _jieba
+
+    bounds = {0, len(text)} | {e for _, _, e in _jieba().tokenize(text)}
+    out = []
+    for name, a, b in hits:
+        if a in bounds and b in bounds and taken.isdisjoint(range(a, b)):
+            out.append(Place(name, "", "", "", a, b, foreign=True))
+            taken.update(range(a, b))
+    return out
+
+
+def is_foreign(name: str) -> bool:
+    """A country other than China, by its Chinese name."""
+    return name in _countries()
+
+
 @functools.lru_cache(maxsize=4096)
 def mentions(text: str) -> tuple[Place, ...]:
-    """All regions named in Simplified text, in order of appearance."""
+    """All regions named in Simplified text, in order of appearance (foreign countries too)."""
     found: list[Place] = []
     taken: set[int] = set()
+    found += _foreign(text, taken)
     for name, prov, city, county in _aliases():
         for m in re.finditer(re.escape(name), text):
             if taken.isdisjoint(range(*m.span())):
@@ -182,8 +218,10 @@ def _without_parents(text: str, p: Place) -> str:
 
 
 def _first(texts: list[str]) -> Place | None:
+    """The first Chinese place of the first text that names one (a document's region is Chinese:
+    its foreign countries are the places of their own sentences and paragraphs)."""
     for t in texts:
-        found = mentions(norm_text(t)) if t else ()
+        found = [p for p in mentions(norm_text(t)) if not p.foreign] if t else []
         if found:
             return found[0]
     return None
@@ -219,7 +257,7 @@ def _document_region(doc: Document) -> Place | None:
         return found
     for t in rest:  # the first paragraph that names a place, or speaks of 全国/我国 and names none
         # a place someone went to look at (费孝通来到泽州县调查) is often what the report is about
-        places = named_places(t, destinations=True)
+        places = [p for p in named_places(t, destinations=True) if not p.foreign]
         if len({p.province for p in places}) >= 3:
             return None  # places of three provinces or more: a report about the country
         if places:
@@ -232,7 +270,8 @@ def _document_region(doc: Document) -> Place | None:
     for ln in doc.lines:
         if ln.kind == "body":
             for p in named_places(norm_text(ln.text), destinations=True):
-                counts.setdefault(p.name, []).append(p)
+                if not p.foreign:
+                    counts.setdefault(p.name, []).append(p)
     if counts:
         seen = max(counts.values(), key=len)
         if len(seen) >= 2 and 2 * len(seen) > sum(map(len, counts.values())):
@@ -308,7 +347,8 @@ def _named_far_more(doc: Document, opening: Place) -> Place | None:
     for ln in doc.lines:
         if ln.kind == "body":
             for p in named_places(norm_text(ln.text), organisations=False, destinations=True):
-                counts.setdefault(p.name, []).append(p)
+                if not p.foreign:
+                    counts.setdefault(p.name, []).append(p)
     if not counts:
         return None
     most = max(counts.values(), key=len)
