@@ -233,3 +233,8 @@ def test_a_foreign_country_is_a_place_of_its_own():
     chunks = attribute_regions([doc], chunk_document(doc))
     got = [(f.region, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
     assert got == [("津巴布韦", 1.76e8), ("广东省", 5.0), ("英国", 60.0)]
+
+
+def test_a_chinese_place_in_a_paragraph_about_another_country_is_its_figures_place():
+    got = facts_of("日本经济去年下滑，对广东的投资减少了5亿美元。")
+    assert [(r, v) for r, v, _, _ in got] == [("广东省", 5e8)]

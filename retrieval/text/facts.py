@@ -10,6 +10,7 @@ from retrieval.text.normalize import normalize, split_sentences
 from retrieval.text.regions import (
     DATELINE,
     Place,
+    is_foreign,
     mentions,
     named_places,
     settlement_places,
@@ -315,7 +316,9 @@ def _changed(text: str, clause: str, found: list, n: int, subjects: dict[int, st
 
 def _level(chunk: Chunk) -> int:
     """How specific a paragraph's region is: a village (named by the text, not a parent's name) 3,
-    county 2, city 1, province 0, none -1."""
+    county 2, city 1, province 0, none or a foreign country -1."""
+    if is_foreign(chunk.region):
+        return -1  # a paragraph about another country: any Chinese place a figure names says more
     if chunk.region and chunk.region not in (chunk.county, chunk.city, chunk.province, "全国"):
         return 3
     return 2 if chunk.county else 1 if chunk.city else 0 if chunk.province else -1
