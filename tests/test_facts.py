@@ -238,3 +238,14 @@ def test_a_foreign_country_is_a_place_of_its_own():
 def test_a_chinese_place_in_a_paragraph_about_another_country_is_its_figures_place():
     got = facts_of("日本经济去年下滑，对广东的投资减少了5亿美元。")
     assert [(r, v) for r, v, _, _ in got] == [("广东省", 5e8)]
+
+
+def test_a_country_that_opens_a_compound_and_the_world_as_a_whole():
+    from retrieval.text.regions import mentions
+
+    assert [p.name for p in mentions("英国政府有关部门的调查")] == ["英国"]  # jieba reads 英国政府 as one word
+    doc = read("广东省出口增长5%。\n\n英国政府的调查显示，常见鸟类减少了60%。\n\n这种服务可为全世界6000万用户提供邮电服务。",
+               title="广东省的新闻")
+    chunks = attribute_regions([doc], chunk_document(doc))
+    got = [(f.region, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
+    assert got == [("广东省", 5.0), ("英国", 60.0), ("", 6000.0)]  # the world's users (6000万) are no place's

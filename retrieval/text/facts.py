@@ -20,7 +20,7 @@ from retrieval.text.regions import (
 from retrieval.types import Chunk, Document, Fact
 
 # Recorded with the index's settings: a change to how facts are read rebuilds the index in full
-FACTS_VERSION = "facts-general-16"
+FACTS_VERSION = "facts-general-17"
 PERIODS = re.compile(
     r"一季度|二季度|三季度|四季度|第[一二三四]季度|首季|上半年|下半年|全年|年底前|年内|今年|明年|"
     r"前\d+个月|\d{1,2}-\d{1,2}月份?|\d{1,2}月份|\d{4}年(?:底|末)?|每月|每周|每年|每半月|每半个月|年底"
@@ -50,6 +50,7 @@ SUBJECT_TRIM_TAIL = re.compile(
 DANGLING = re.compile(r"(?:或者|或|和|及|并处|处以?|可以|价值)$")  # "把价值千余元的药品": the thing after
 VERB_ONLY = re.compile(r"^(?:处以?|并处|罚|罚款|可以|应当|责令|给予|对|其中|分别|各|每)?$")
 # "全国各地客商到钦州": from everywhere; "全国最大的船队", "全国百强县": a rank in the country; neither is national
+WORLD = re.compile(r"全世界|全球|世界各国|世界各地")
 NATIONAL = re.compile(r"全国(?!各地|最|第|前列|领先|首位|首家|一流|百强|十强|之最)|我国")
 
 
@@ -406,6 +407,8 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                 national = not places and fig.unit != "日期" and (
                     NATIONAL.search(text[: fig.start]) is not None
                     or (fig.unit in ("个", "") and PROVINCE_COUNT.match(text, fig.end) is not None))
+                # the world as a whole ("为全世界6000万上网用户"): no place's figure
+                world = not places and not national and WORLD.search(text[: fig.start]) is not None
                 o_start, o_end = nz.original_span(fig.start, fig.end)
                 if line.kind == "table":
                     table_clauses[len(facts)] = re.sub(r"[\s｜|]+", "", clause)
@@ -416,6 +419,8 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                         region, province, city, county = place.name, place.province, place.city, place.county
                     elif national:
                         region, province, city, county = "全国", "", "", ""
+                    elif world:
+                        region, province, city, county = "", "", "", ""
                     else:
                         region, province, city, county = chunk.region, chunk.province, chunk.city, chunk.county
                     facts.append(Fact(

@@ -101,16 +101,20 @@ def _countries() -> list[str]:
 
 
 def _foreign(text: str, taken: set[int]) -> list[Place]:
-    """Countries named in text, where jieba reads the name as words of its own ("本法国家" holds no 法国)."""
+    """Countries named in text, where jieba reads the name as words of its own or the head of a word
+    ("英国政府"; "本法国家" holds no 法国)."""
     hits = [(n, m.start(), m.end()) for n in _countries() if n in text for m in re.finditer(re.escape(n), text)]
     if not hits:
         return []
     from retrieval.text.tokens import _jieba
 
-    bounds = {0, len(text)} | {e for _, _, e in _jieba().tokenize(text)}
+    words = {a: w for w, a, _ in _jieba().tokenize(text)}  # start -> word
+    bounds = {a + len(w) for a, w in words.items()} | {0}
     out = []
     for name, a, b in hits:
-        if a in bounds and b in bounds and taken.isdisjoint(range(a, b)):
+        # a word of its own, or the head of one ("英国政府")
+        own = a in words and (b in bounds or words[a].startswith(name))
+        if own and taken.isdisjoint(range(a, b)):
             out.append(Place(name, "", "", "", a, b, foreign=True))
             taken.update(range(a, b))
     return out
