@@ -99,6 +99,7 @@ def test_a_single_figure_has_no_upper_bound():
     ("建成住房18·5万套", 185000.0, None, "套"),  # a decimal point printed as a middle dot
     ("竣工面积8012万平方米", 8.012e7, None, "平方米"),  # 万 multiplies any unit, not only counts
     ("弃耕抛荒连续两年以上", 2.0, None, "年"),  # a span of years
+    ("苦战3年中的每一天", 3.0, None, "年"),  # a span inside a clause is still a figure
     ("1600多名报考者", 1600.0, None, "名"),
     ("收受3万港币", 30000.0, None, "港币"),
     ("公示期为三个工作日", 3.0, None, "工作日"),  # one numeral before 个工作日/个月 is a duration
@@ -136,6 +137,7 @@ def test_more_ways_of_writing_an_amount(text, value, high, unit):
     "卖大米换钱", "三门峡市的来信", "两头跑", "一种精神", "三部曲",  # measure words after one numeral
     "十五日上午开会",  # a day of the month
     "竣工G65包茂高速",  # a road's code
+    "在过去的25年中,麻雀减少", "5年中,已压锭", "1949年至1958年10年间发行",  # the span a statement covers
     "两年来,工程技术人员不辞劳苦", "6个多月来的实际情形表明", "改革开放二十年以来",  # since when, not how long
 ])
 def test_what_is_not_an_amount(text):

@@ -71,6 +71,7 @@ DOWN = ("下降", "减少", "降低", "回落", "下滑", "压缩", "缩短", "�
 UP = ("增长", "增加", "提高", "提升", "上升", "上涨", "增速", "增幅", "扩大", "增")
 SPANS = frozenset({"年", "个月", "个多月", "天", "日"})
 SINCE = re.compile(r"以?来(?![到自看])")
+SPAN_OPENS = re.compile(r"(?:^|[,，;；:：。!！?？、\s]|在|过去的?|近|这|\d{4}年)$")
 DIRECTION_WINDOW = 6  # characters before a figure searched for its verb
 
 # what each unit measures, and how many base units one of it is
@@ -237,6 +238,9 @@ def find_figures(text: str) -> list[Figure]:
             approx = approx or "多" in unit
         if unit in SPANS and SINCE.match(text, m.end()):
             continue  # "两年来", "6个多月来": since when (a time reference), not how long
+        if unit in SPANS and re.match(r"[中里间]", text[m.end() : m.end() + 1]) and SPAN_OPENS.search(
+                text[max(0, m.start() - 5) : m.start()]):
+            continue  # "在过去的25年中", "5年中,…": the span a statement covers, not a figure of its own
         if not math.isfinite(value):  # unreachable with the digit bounds above; kept as the invariant
             continue
         if not (unit == "亿" and BEFORE_NOUN.match(text, m.end())):  # "10亿农民" is a count, not money
