@@ -122,6 +122,7 @@ def test_a_single_figure_has_no_upper_bound():
     ("占全年压锭68万锭的", 680000.0, None, "锭"), ("诊治居民约一点五万人次", 15000.0, None, "人次"),
     ("处以业务收入一倍以上十倍以下的罚款", 1.0, 10.0, "倍"),
     ("应多于应选代表名额三分之一至一倍", 0.333333, 1.0, "倍"),  # a share to a multiple: one range  # 一倍: one numeral before 倍 is a figure
+    ("港股报升598.84点", 598.84, None, "点"),  # index points: a number with decimals before 点
     ("5门考试科目", 5.0, None, "门"), ("还卖了2头猪", 2.0, None, "头"),  # measure words after digits
 ])
 def test_more_ways_of_writing_an_amount(text, value, high, unit):
@@ -135,7 +136,7 @@ def test_more_ways_of_writing_an_amount(text, value, high, unit):
     "1997年是关键的一年", "97年全省",  # years of the calendar, a year as a whole
     "落实五个一工程",  # one numeral before 个 in a name
     "卖大米换钱", "三门峡市的来信", "两头跑", "一种精神", "三部曲",  # measure words after one numeral
-    "十五日上午开会",  # a day of the month
+    "十五日上午开会", "9点开会", "晚上十一点开会",  # a day of the month, a time of day
     "竣工G65包茂高速",  # a road's code
     "在过去的25年中,麻雀减少", "5年中,已压锭", "1949年至1958年10年间发行",  # the span a statement covers
     "两年来,工程技术人员不辞劳苦", "6个多月来的实际情形表明", "改革开放二十年以来",  # since when, not how long

@@ -22,7 +22,7 @@ UNITS = ("个百分点|百分点|%|％|亿美元|万美元|美元|万亿元|万�
          "艘|架|栋|港元|港币|日元|欧元|亿|万|千米|厘米|米")
 # measure words that are figures after digits only: in words they are mostly idiom or names
 # ("两头跑", "三门峡")
-DIGIT_UNITS = "门|头|只|本|棵|株|块|处|排|包|份|种|部|期|位|趟|锭"
+DIGIT_UNITS = "门|头|只|本|棵|株|块|处|排|包|份|种|部|期|位|趟|锭|点"
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿点"
 # what a 万/亿 may multiply ("1.6万户", "8012万平方米"); money has its own units (万元, 亿美元)
 COUNTED = ("家|户|个|项|场|人次|人|名|台|套|条|千瓦时|千瓦|吨|平方公里|平方米|公里|公斤|亩|册|所|座|辆|件|次|"
@@ -236,6 +236,8 @@ def find_figures(text: str) -> list[Figure]:
             value, unit = v, m.group("cunit")
             high = span[1] if span else None
             approx = approx or "多" in unit
+        if unit == "点" and not re.search(r"\d[.·]\d", m.group(0)):
+            continue  # "9点", "十一点": a time of day; "598.84点": an index's points
         if unit in SPANS and SINCE.match(text, m.end()):
             continue  # "两年来", "6个多月来": since when (a time reference), not how long
         if unit in SPANS and re.match(r"[中里间]", text[m.end() : m.end() + 1]) and SPAN_OPENS.search(
