@@ -351,7 +351,8 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
     """
     facts: list[Fact] = []
     table_clauses: dict[int, str] = {}  # index in facts -> the row's words for the figure
-    body = "\n".join(normalize(ln.text).text for ln in doc.lines if ln.kind in ("body", "subtitle"))
+    # where set_name counts a count in words (numerals in words are the same before normalizing)
+    body = "\n".join(ln.text for ln in doc.lines if ln.kind in ("body", "subtitle"))
     villages = settlements(doc)
     for line in doc.lines:
         if line.kind not in ("body", "subtitle", "table"):

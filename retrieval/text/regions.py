@@ -100,10 +100,15 @@ def _countries() -> list[str]:
     return sorted(names, key=lambda n: (-len(n), n))
 
 
+@functools.lru_cache(maxsize=1)
+def _country_pattern() -> re.Pattern:
+    return re.compile("|".join(map(re.escape, _countries())))  # longest first: 印度尼西亚 before 印度
+
+
 def _foreign(text: str, taken: set[int]) -> list[Place]:
     """Countries named in text, where jieba reads the name as words of its own or the head of a word
     ("英国政府"; "本法国家" holds no 法国)."""
-    hits = [(n, m.start(), m.end()) for n in _countries() if n in text for m in re.finditer(re.escape(n), text)]
+    hits = [(m.group(0), m.start(), m.end()) for m in _country_pattern().finditer(text)]
     if not hits:
         return []
     from retrieval.text.tokens import _jieba
@@ -309,9 +314,16 @@ def _stems(text: str) -> list[tuple[str, int, int]]:
 
 def settlements(doc: Document) -> frozenset[str]:
     """The villages a document names (see CALLED and VILLAGE)."""
-    texts = [norm_text(ln.text) for ln in doc.lines if ln.kind in ("body", "subtitle")]
+    return _settlements(doc.title or "", tuple(ln.text for ln in doc.lines if ln.kind in ("body", "subtitle")))
+
+
+@functools.lru_cache(maxsize=16)  # a build asks once for a document's region, once for its facts
+def _settlements(title: str, lines: tuple[str, ...]) -> frozenset[str]:
+    if not re.search("[村寨屯]", title + "".join(lines)):
+        return frozenset()
+    texts = [norm_text(t) for t in lines]
     names = {m.group("stem") + m.group("kind") for t in texts for m in CALLED.finditer(t)}
-    title = norm_text(doc.title or "")
+    title = norm_text(title)
     names |= {n for n, a, _ in _stems(title) if a == 0}
     seen: dict[str, int] = {}
     for t in texts:
