@@ -323,3 +323,25 @@ def test_a_foreign_country_is_listed_only_when_countries_are_asked_for(tmp_path,
                                                 "广东省常见鸟类的数目减少了60%。\n")
     assert regions_of(answer_question(idx, "哪些地区常见鸟类的数目减少了60%?")) == ["广东省"]
     assert regions_of(answer_question(idx, "哪些国家常见鸟类的数目减少了60%?")) == ["英国"]
+
+
+def test_a_foreign_country_holds_only_itself_and_bounds_read_as_the_law_reads_them():
+    from retrieval.answer.evidence import inside
+    from retrieval.answer.extractive import _figure_matches
+    from retrieval.text.regions import Place
+    from retrieval.types import Fact
+
+    us = Place("美国", "", "", "", 0, 2, foreign=True)
+    assert inside("", "", "", "美国", us) and not inside("", "", "", "日本", us) and not inside("", "", "", "全国", us)
+
+    def fact(value: float, qualifier: str, approx: bool = False) -> Fact:
+        return Fact(fact_id="f", doc_id="d", chunk_id="c", region="郑州市", province="河南省", city="郑州市", county="",
+                    subject="患者", phrase="", value=value, value_high=None, unit="人次", raw="", qualifier=qualifier,
+                    period="", sentence="", start=0, end=0, value_start=0, value_end=0, approx=approx)
+
+    more = analyze("哪些地方诊治患者超过10万人次?")
+    at_most = analyze("哪些地方诊治患者不超过10万人次?")
+    assert at_most.comparison[0] == "<="  # 不超过 is at most, not 超过
+    assert _figure_matches(more, fact(1e5, "", approx=True))  # 10万多: more than 10万
+    assert not _figure_matches(more, fact(1e5, "以上"))  # 10万以上 includes 10万 itself
+    assert not _figure_matches(at_most, fact(1e5, "", approx=True))

@@ -125,8 +125,17 @@ def test_the_desk_in_a_real_browser(served_app, tmp_path):
         # the JSON export, downloaded and parsed
         button = next(b for b in driver.find_elements(By.TAG_NAME, "button") if b.text == "Answer as JSON")
         driver.execute_script("arguments[0].click();", button)
-        wait(30).until(lambda d: list(downloads.glob("*.json")))
-        exported = json.loads(next(downloads.glob("*.json")).read_text(encoding="utf-8"))
+        # Chrome may show the file before its bytes are written: wait until it reads whole
+        def downloaded() -> dict | None:
+            for path in downloads.glob("*.json"):
+                try:
+                    return json.loads(path.read_text(encoding="utf-8"))
+                except ValueError:
+                    return None
+            return None
+
+        wait(30).until(lambda d: downloaded() is not None)
+        exported = downloaded()
         assert [i["region"] for i in exported["items"]] == ["广安区", "岳池县"]
         assert all(i["quote"]["text"] == i["quote"]["text"].strip() for i in exported["items"])
         # a batch file in the Batch tab

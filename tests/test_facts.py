@@ -249,3 +249,39 @@ def test_a_country_that_opens_a_compound_and_the_world_as_a_whole():
     chunks = attribute_regions([doc], chunk_document(doc))
     got = [(f.region, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
     assert got == [("广东省", 5.0), ("英国", 60.0), ("", 6000.0)]  # the world's users (6000万) are no place's
+
+
+def test_review_cases_of_places():
+    from retrieval.text.regions import mentions
+
+    # a country's name inside a Chinese place or a word is no country
+    assert [p.name for p in mentions("辽宁省锦州市黑山县粮食产量")] == ["黑山县"]
+    assert [p.name for p in mentions("蒙古族群众过春节")] == []
+    assert [p.name for p in mentions("印度洋海啸")] == []
+    # 到 inside 达到/受到 is no errand: the place stays the sentence's
+    assert [p.name for p in named_places("达到广东省检查验收标准的企业有52家")] == ["广东省"]
+    assert [p.name for p in named_places("受到江苏省委检查组的好评")] == ["江苏省"]
+
+
+def test_review_cases_of_facts():
+    # the topic carried from a sentence ends at a sentence naming another place, figures or not,
+    # and at the paragraph's own whole (全省)
+    doc = read("售票改革成效明显。以济南站为例：过去每天售票1万张。青岛站也在扩建。如今日均售票2万张。", title="山东省铁路")
+    chunks = attribute_regions([doc], chunk_document(doc))
+    got = [(f.region, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
+    assert got == [("济南市", 10000.0), ("山东省", 20000.0)]
+    doc = read("经济运行平稳。济南市工业增长8.5%。全省工业增长7.6%。", title="山东省经济")
+    chunks = attribute_regions([doc], chunk_document(doc))
+    got = [(f.region, f.value) for f in extract_facts([doc], chunks) if f.unit != "日期"]
+    assert got == [("济南市", 8.5), ("山东省", 7.6)]
+    # 全国第三产业 is national; 全国最大 a rank
+    assert facts_of("本报北京1月5日讯 全国第三产业增加值增长8%。")[0][0] == "全国"
+    # the world in another clause does not blank the figure's place
+    doc = read("面对全球金融危机，今年全省出口增长10%。", title="山东省外贸")
+    chunks = attribute_regions([doc], chunk_document(doc))
+    assert [f.region for f in extract_facts([doc], chunks) if f.unit != "日期"] == ["山东省"]
+    # 各: each place's count, not one count of the list
+    assert [(r, v) for r, v, _, _ in facts_of("宁波、温州各开设2家门店。")] == [("宁波市", 2.0), ("温州市", 2.0)]
+    # an article number holds no set's name: 三条 in 第十三条 is not counted
+    law = "第十三条 规定。\n\n第二十三条 规定。\n\n第三十三条 规定。\n\n全省新建公路三条。"
+    assert [(v, u) for _, v, u, _ in facts_of(law)] == [(3.0, "条")]

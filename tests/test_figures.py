@@ -122,7 +122,9 @@ def test_a_single_figure_has_no_upper_bound():
     ("占全年压锭68万锭的", 680000.0, None, "锭"), ("诊治居民约一点五万人次", 15000.0, None, "人次"),
     ("处以业务收入一倍以上十倍以下的罚款", 1.0, 10.0, "倍"),
     ("应多于应选代表名额三分之一至一倍", 0.333333, 1.0, "倍"),  # a share to a multiple: one range  # 一倍: one numeral before 倍 is a figure
-    ("港股报升598.84点", 598.84, None, "点"),  # index points: a number with decimals before 点
+    ("港股报升598.84点", 598.84, None, "点"),
+    ("投资一至二万元", 10000.0, 20000.0, "元"), ("三至五万人", 30000.0, 50000.0, "人"),  # the multiplier of both ends
+    ("实现GDP100亿元", 100.0, None, "亿元"),  # an acronym is no one-letter code  # index points: a number with decimals before 点
     ("5门考试科目", 5.0, None, "门"), ("还卖了2头猪", 2.0, None, "头"),  # measure words after digits
 ])
 def test_more_ways_of_writing_an_amount(text, value, high, unit):

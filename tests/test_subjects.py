@@ -92,3 +92,9 @@ def test_an_abbreviation_a_gloss_spells_out_is_read_where_it_is_written_in_capit
 
     assert "国内生产总值" in expand_english("GDP", lambda _: 1, {})  # CC-CEDICT: "gross domestic product (GDP)"
     assert "国内生产总值" not in expand_english("gdp", lambda _: 1, {})
+
+
+def test_a_national_level_is_no_country():
+    q = analyze("哪些国家级开发区的产值超过100亿元？")
+    assert q.kind != "which_regions" or q.level != -2
+    assert "国家级开发区" in measured_phrase(analyze("哪些地区的国家级开发区超过10个？"))

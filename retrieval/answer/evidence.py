@@ -190,7 +190,9 @@ def english_region(q: Question, hits: list[Hit]) -> Place | None:
 
 
 def inside(province: str, city: str, county: str, region: str, p: Place) -> bool:
-    """A record's region fields fall within place p (any level)."""
+    """A record's region fields fall within place p (any level); a foreign country holds only itself."""
+    if p.foreign:
+        return region == p.name
     if p.county:
         return p.county in (county, region) or p.county in region.split("、")
     if p.city:

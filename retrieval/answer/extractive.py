@@ -347,9 +347,9 @@ def _region_of(index: Index, s: Sentence) -> str:
     return subject.name if subject is not None else s.hit.chunk.region
 
 
-# a figure stated as a bound ("10万多人次", "1000元以下") passes a comparison with the bound itself
-ABOVE = frozenset({"多", "余", "以上", "超过"})
-BELOW = frozenset({"以下", "以内", "不超过"})
+# a figure stated as more than itself ("10万多人次", "超过10万") passes "more than" its own value and
+# fails "at most" it; 以上/以下 include the number (as the law reads them), so they decide nothing here
+ABOVE = frozenset({"多", "余", "超过"})
 
 
 def _figure_matches(q: Question, f: Fact) -> bool:
@@ -360,9 +360,9 @@ def _figure_matches(q: Question, f: Fact) -> bool:
         if dim_f != dim_g:
             return False
         bound = set(f.qualifier.split("、")) if f.qualifier else set()
-        above = f.approx or bound & ABOVE  # approx: 余 or 多 written into the figure
-        if vf == vg and f.value_high is None and ((op == ">" and above) or (op == "<" and bound & BELOW)):
-            return True
+        above = f.approx or bool(bound & ABOVE)  # approx: 余 or 多 written into the figure
+        if vf == vg and f.value_high is None and above and op in (">", "<="):
+            return op == ">"
         return {">": vf > vg, ">=": vf >= vg, "<": vf < vg, "<=": vf <= vg}[op]
     return any(same_quantity((f.value, f.unit), (g.value, g.unit)) for g in q.figures)
 

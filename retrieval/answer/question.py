@@ -13,8 +13,10 @@ from retrieval.text.tokens import tokenize_normalized
 
 KINDS = ("which_regions", "how_many", "when", "how", "open")
 _ZH = {
-    "which_regions": re.compile(r"哪些(?:地区|地方|国家|城市|市|县|区|县区|县市|区县|省份|省|园区|开发区|新区)|"
-                                r"哪个(?:地区|地方|国家|城市|市|县|区|省|省份|园区)|哪(?:几个)?(?:地区|国家|城市|省份)|哪些省|"
+    "which_regions": re.compile(r"哪些(?:地区|地方|国家(?![级重点标准机关部委政策队])|城市|市|县|区|县区|县市|区县|"
+                                r"省份|省|园区|开发区|新区)|"
+                                r"哪个(?:地区|地方|国家(?![级重点标准机关部委政策队])|城市|市|县|区|省|省份|园区)|"
+                                r"哪(?:几个)?(?:地区|国家(?![级重点标准机关部委政策队])|城市|省份)|哪些省|"
                                 # the place word before the question ("…的县有哪些", "…的地区是哪几个")
                                 r"(?:地区|地方|国家|城市|县区|区县|县市|省份|县|区|省|市)(?:都|分别)?(?:有|是)哪(?:些|几个)"
                                 r"(?=[?？。!！\s]*$)"),
@@ -51,8 +53,8 @@ _UNIT_EN = (
 _PERIOD_EN = ((re.compile(r"first quarter|\bq1\b"), "一季度"), (re.compile(r"full[- ]year|whole year|annual|this year"),
                                                                   "全年"))
 # a comparison bounds the figure it is bound to ("增速超过10%"); the bound is inclusive unless strict
-_CMP_ZH = ((re.compile(r"(?:超过|高于|多于|大于|突破)$"), ">"), (re.compile(r"(?:不低于|不少于|至少)$"), ">="),
-           (re.compile(r"(?:低于|少于|小于)$"), "<"), (re.compile(r"(?:不超过|不高于|至多)$"), "<="))
+_CMP_ZH = ((re.compile(r"(?<!不)(?:超过|高于|多于|大于|突破)$"), ">"), (re.compile(r"(?:不低于|不少于|至少)$"), ">="),
+           (re.compile(r"(?<!不)(?:低于|少于|小于)$"), "<"), (re.compile(r"(?:不超过|不高于|至多)$"), "<="))
 _CMP_ZH_AFTER = ((re.compile(r"^(?:以上)"), ">="), (re.compile(r"^(?:以下|以内)"), "<="))
 _CMP_EN = ((re.compile(r"(?:more than|over|above|exceed(?:s|ed|ing)?|higher than|greater than)\s*$"), ">"),
            (re.compile(r"at least\s*$"), ">="), (re.compile(r"(?:below|under|less than|lower than)\s*$"), "<"),
@@ -64,7 +66,8 @@ _UP_EN = re.compile(r"\b(?:grow\w*|grew|growth|increas\w*|ris[ei]\w*|rose|raise\
 # the level a which-regions question asks for: 0 province, 1 city, 2 county/district, COUNTRY a
 # foreign country (asked for by name only: "哪些国家")
 COUNTRY = -2
-_LEVEL_ZH = ((re.compile(r"哪(?:些|个|几个)?国家|的国家(?:有|是)哪"), COUNTRY),
+NATION = r"国家(?![级重点标准机关部委政策队])"  # "国家级开发区" asks for no country
+_LEVEL_ZH = ((re.compile(rf"哪(?:些|个|几个)?{NATION}|的国家(?:有|是)哪"), COUNTRY),
              (re.compile(r"哪(?:些|个|几个)?(?:省份|省)|的(?:省份|省)(?:有|是)哪"), 0),
              (re.compile(r"哪(?:些|个|几个)?(?:城市|市)(?!县)|的(?:城市|市)(?:有|是)哪"), 1),
              (re.compile(r"哪(?:些|个|几个)?(?:县区|区县|县市|县|区)|的(?:县区|区县|县市|县|区)(?:有|是)哪"), 2))

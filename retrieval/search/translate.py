@@ -154,11 +154,6 @@ def expand_english(
             if found:
                 continue
         abbr = [w for w in abbreviations().get(raw[i], ()) if df(w) > 0] if raw[i].isupper() else []
-        if abbr:
-            out.extend(sorted(abbr, key=lambda c: -df(c))[:MAX_PER_TERM])
-            i += 1
-            continue
-        abbr = [w for w in abbreviations().get(raw[i], ()) if df(w) > 0] if raw[i].isupper() else []
         if abbr:  # "GDP" as written: CC-CEDICT's abbreviation, not a glossary word
             out.extend(sorted(abbr, key=lambda c: -df(c))[:MAX_PER_TERM])
             i += 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from retrieval.text.figures import find_dates, find_figures
-from retrieval.text.normalize import normalize, split_sentences
+from retrieval.text.figures import CN_DIGITS, find_dates, find_figures
+from retrieval.text.normalize import norm_text, normalize, split_sentences
 from retrieval.text.regions import (
     DATELINE,
     Place,
@@ -50,8 +50,11 @@ SUBJECT_TRIM_TAIL = re.compile(
 DANGLING = re.compile(r"(?:或者|或|和|及|并处|处以?|可以|价值)$")  # "把价值千余元的药品": the thing after
 VERB_ONLY = re.compile(r"^(?:处以?|并处|罚|罚款|可以|应当|责令|给予|对|其中|分别|各|每)?$")
 # "全国各地客商到钦州": from everywhere; "全国最大的船队", "全国百强县": a rank in the country; neither is national
-WORLD = re.compile(r"全世界|全球|世界各国|世界各地")
-NATIONAL = re.compile(r"全国(?!各地|最|第|前列|领先|首位|首家|一流|百强|十强|之最)|我国")
+WORLD = re.compile(r"全世界|全球(?!化|金融|经济|性)|世界各国|世界各地")
+NATIONAL = re.compile(r"全国(?!各地|最|第[一二三四五六七八九十\d]+(?:名|位|大|家|个)|前列|领先|首位|首家|一流|百强|"
+                      r"十强|之最)|我国")
+# the paragraph's own whole ("全省", "本市"): not the place a sentence before named
+OWN_SCOPE = re.compile(r"(?:全|我|本)(?:省|市|县|区|州|盟|旗)")
 
 
 def _table_clause(row: str, pos: int) -> str:
@@ -219,7 +222,8 @@ def figure_places(text: str, figs: list, chunk_level: int,
                 prev_end, prev_places = run[-1].end, listed
                 i += len(run)
                 continue
-        if listed and fig.value == len(listed) and fig.unit in COUNT_UNITS and fig.high is None:
+        if (listed and fig.value == len(listed) and fig.unit in COUNT_UNITS and fig.high is None
+                and not re.search(r"各|均|都|分别", text[listed[-1].end : fig.start])):
             places = []  # "在北京、天津创办了两家": one count of the places listed, not each place's
         elif listed:
             places = listed
@@ -250,7 +254,7 @@ MEASURES = ("种植面积", "总产量", "总产值", "增加值", "销售收入
 
 
 # a share of a whole or a change against a base: what is measured is the subject before it
-BASE_OR_SHARE = re.compile(r"^(?:占[^,，;；]{0,10}的|比(?!重|例|率)|较)")  # not 占地面积, 比重
+BASE_OR_SHARE = re.compile(r"^(?:占[^,，;；]{0,10}的|比(?!重|例|率|赛|较|如|方)|较(?!大|小|好|快|多|少|高|低))")
 
 
 def _with_topic(subject: str, before: str) -> str:
@@ -332,7 +336,7 @@ def set_name(fig, body: str) -> bool:
     """A small count in words that the text keeps repeating ("四项基本原则", "五条") names a set:
     a name, not a figure."""
     return (fig.unit in SET_UNITS and fig.value <= 10 and not re.search(r"\d", fig.raw)
-            and body.count(fig.raw) >= 3)
+            and len(re.findall(rf"(?<![第{CN_DIGITS}]){re.escape(fig.raw)}", body)) >= 3)
 
 
 def _chunk_for(chunks: list[Chunk], pos: int) -> Chunk | None:
@@ -351,8 +355,7 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
     """
     facts: list[Fact] = []
     table_clauses: dict[int, str] = {}  # index in facts -> the row's words for the figure
-    # where set_name counts a count in words (numerals in words are the same before normalizing)
-    body = "\n".join(ln.text for ln in doc.lines if ln.kind in ("body", "subtitle"))
+    body = norm_text("\n".join(ln.text for ln in doc.lines if ln.kind in ("body", "subtitle")))  # for set_name
     villages = settlements(doc)
     for line in doc.lines:
         if line.kind not in ("body", "subtitle", "table"):
@@ -366,7 +369,10 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
             nz = normalize(raw_sentence)
             text = nz.text
             found = [f for f in find_figures(text) if not set_name(f, body)] + find_dates(text)
+            named_here = _places(text, villages)
             if not found:
+                if named_here or OWN_SCOPE.search(text):
+                    carried = []  # a sentence about another place, or the paragraph's whole, ends the topic
                 continue
             chunk = _chunk_for(chunks, s_start)
             if chunk is None:
@@ -377,11 +383,11 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                           else [[] for _ in found])
             # a sentence that names no place goes on about the place of the one before it
             # ("以济南站为例:过去每天售票1.3万张。如今日均售票1.4万张")
-            if carried and not _places(text, villages) and not NATIONAL.search(text):
+            if carried and not named_here and not NATIONAL.search(text) and not OWN_SCOPE.search(text):
                 per_figure = [places or ([] if fig.unit == "日期" else list(carried))
                               for fig, places in zip(found, per_figure, strict=True)]
             # one place is a topic to go on with; a list of places is a comparison, and ends here
-            last = next((p for p in reversed(per_figure) if p), carried if not _places(text, villages) else [])
+            last = next((p for p in reversed(per_figure) if p), carried if not named_here else [])
             carried = last if len(last) == 1 else []
             prev_subject = ""
             respective = respective_subjects(text, found) if "分别" in text else {}
@@ -409,7 +415,7 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
                     NATIONAL.search(text[: fig.start]) is not None
                     or (fig.unit in ("个", "") and PROVINCE_COUNT.match(text, fig.end) is not None))
                 # the world as a whole ("为全世界6000万上网用户"): no place's figure
-                world = not places and not national and WORLD.search(text[: fig.start]) is not None
+                world = not places and not national and WORLD.search(clause) is not None
                 o_start, o_end = nz.original_span(fig.start, fig.end)
                 if line.kind == "table":
                     table_clauses[len(facts)] = re.sub(r"[\s｜|]+", "", clause)

@@ -30,11 +30,11 @@ COUNTED = ("家|户|个|项|场|人次|人|名|台|套|条|千瓦时|千瓦|吨|
 # a number: "1,200" (thousands separators), "1200", "9.5"; a minus only right after a verb ("增长-3.2%").
 # At most MAX_DIGITS digits before the point and MAX_DECIMALS after it: a longer run of digits
 # (an id, a phone number, 310 nines) is not a figure at all, not even its tail (the look-behinds
-# stop a match from starting inside a number, or a code: "G65").
+# stop a match from starting inside a number, or a code of one letter: "G65"; "GDP100亿元" is a figure).
 MAX_DIGITS = 15
 MAX_DECIMALS = 6
 # A decimal point may be written "·" (older Chinese print: "18·5万套").
-NUMBER = (rf"(?:(?<=[增长速为至达是降幅:：])[-−])?(?<![\dA-Za-z])(?<!\d[.·])"
+NUMBER = (rf"(?:(?<=[增长速为至达是降幅:：])[-−])?(?<!\d)(?<!(?<![A-Za-z])[A-Za-z])(?<!\d[.·])"
           rf"(?:\d{{1,3}}(?:,\d{{3}}){{1,4}}(?![\d])|\d{{1,{MAX_DIGITS}}})(?:[.·]\d{{1,{MAX_DECIMALS}}})?(?![\d.·]\d)")
 APPROX = r"(?P<approx>余|多)?"
 # "1.6万户" is 16,000 户; "387.6亿元" stays 387.6 亿元 (the unit analysts read)
@@ -219,7 +219,11 @@ def find_figures(text: str) -> list[Figure]:
                 continue
             value, unit = round(num / den, 6), ""
         elif m.group("rlo") is not None:
-            value, high = _cn(m.group("rlo")), _cn(m.group("rhi"))
+            lo, hi = m.group("rlo"), m.group("rhi")
+            mult = re.search(r"[百千万亿]+$", hi)
+            if mult and not re.search(r"[十百千万亿]$", lo):
+                lo += mult.group(0)  # "一至二万元": 1万 to 2万, as "三四千亩" is 3000 to 4000
+            value, high = _cn(lo), _cn(hi)
             unit = m.group("runit")
             if value is None or high is None or not value < high or (unit == "年" and high > MAX_YEARS):
                 continue

@@ -46,6 +46,8 @@ class Place:
 
     @property
     def level(self) -> int:
+        if self.foreign:
+            return -2  # the answer layer's COUNTRY: no level of China's
         return 3 if self.settlement else 2 if self.county else 1 if self.city else 0
 
 
@@ -105,9 +107,14 @@ def _country_pattern() -> re.Pattern:
     return re.compile("|".join(map(re.escape, _countries())))  # longest first: 印度尼西亚 before 印度
 
 
+# what may follow a country's name in one jieba word ("英国政府"); "蒙古族", "印度洋", "苏丹红" are no country
+COUNTRY_HEADS = frozenset({"政府", "人", "方", "当局", "境内", "国内", "总统", "首相", "经济", "股市", "市场", "央行",
+                           "军", "军队", "队", "人民", "大使馆", "使馆", "公司", "企业", "外长", "总理"})
+
+
 def _foreign(text: str, taken: set[int]) -> list[Place]:
-    """Countries named in text, where jieba reads the name as words of its own or the head of a word
-    ("英国政府"; "本法国家" holds no 法国)."""
+    """Countries named in text (where no Chinese place is: "黑山县" is no 黑山), where jieba reads
+    the name as a word of its own or the head of a word such as "英国政府" ("本法国家" holds no 法国)."""
     hits = [(m.group(0), m.start(), m.end()) for m in _country_pattern().finditer(text)]
     if not hits:
         return []
@@ -118,7 +125,9 @@ def _foreign(text: str, taken: set[int]) -> list[Place]:
     out = []
     for name, a, b in hits:
         # a word of its own, or the head of one ("英国政府")
-        own = a in words and (b in bounds or words[a].startswith(name))
+        word = words.get(a, "")
+        own = word == name or (word.startswith(name) and word[len(name):] in COUNTRY_HEADS) or (
+            bool(word) and b in bounds and len(word) <= len(name))
         if own and taken.isdisjoint(range(a, b)):
             out.append(Place(name, "", "", "", a, b, foreign=True))
             taken.update(range(a, b))
@@ -135,7 +144,6 @@ def mentions(text: str) -> tuple[Place, ...]:
     """All regions named in Simplified text, in order of appearance (foreign countries too)."""
     found: list[Place] = []
     taken: set[int] = set()
-    found += _foreign(text, taken)
     for name, prov, city, county in _aliases():
         for m in re.finditer(re.escape(name), text):
             if taken.isdisjoint(range(*m.span())):
@@ -159,6 +167,7 @@ def mentions(text: str) -> tuple[Place, ...]:
             if city in ("市辖区", "县", "省直辖县级行政区划"):
                 city = prov if prov.endswith("市") else ""
             found.append(Place(name, prov, city, county, pos, pos + len(written)))
+    found += _foreign(text, taken | {i for p in found for i in range(p.start, p.end)})
     # a name right after a digit is a measure word and what follows ("10户县级企业" is not 户县);
     # a two-character county or city before 级 is a word and a level ("直辖市和县级": and county level)
     found = [p for p in found if not (p.start and text[p.start - 1].isdigit())
@@ -176,8 +185,8 @@ VENUE_AFTER = re.compile(r"^(?:市|省)?(?:召开|举行|举办|开幕|闭幕)")
 # places someone went to on an errand ("到广东揭阳、普宁和海南调查"): where they looked, not what
 # the sentence's figures are about; a place gone to with no errand named ("赶赴天津,…") is where
 # what follows happened. A report's region keeps them (a visit is often what a report is about).
-ERRAND = re.compile(r"(?:到|赴|前往|赶赴|奔赴|来到)(?P<where>[^,，。;；:：!！?？]{1,30}?)"
-                    r"(?:调查|考察|视察|访问|参观|慰问|调研|检查|采访|取经|办案|出差|学习)")
+ERRAND = re.compile(r"(?:(?<![达受得看收感遇做提截直])到|赴|前往|赶赴|奔赴|来到)"
+                    r"(?P<where>[^,，。;；:：!！?？\d]{1,14}?)(?:调查|考察|视察|访问|参观|慰问|调研|检查|采访|取经|办案|出差|学习)")
 
 
 def named_places(text: str, organisations: bool = True, destinations: bool = False) -> tuple[Place, ...]:
@@ -296,8 +305,9 @@ CALLED = re.compile(r"(?:叫|名叫|叫做|名为)(?P<stem>[\u4e00-\u9fff]{2,4}?
 VILLAGE = re.compile(r"(?=(?P<stem>[\u4e00-\u9fff]{2,3}?)(?P<kind>村|寨|屯)(?![民委长里庄子落镇办级干部]))")
 NOT_A_NAME = re.compile(
     r"[这那该本全各每其此哪个一二两三四五六七八九十几多的在到去从是和与了]|^(?:贫困|示范|专业|文明|先进|行政|自然|中心|"
-    r"小康|富裕|重点|试点|特色|民族|移民|城中|空心|明星|典型|落后|后进|新农|小山|边远|偏远|山区|亿元|百强|省级|市级|县级)$"
-    r"|[农乡]$")  # "大农村", "城乡村": the word 农村/乡村
+    r"小康|富裕|重点|试点|特色|民族|移民|城中|空心|明星|典型|落后|后进|新农|小山|边远|偏远|山区|亿元|百强|省级|市级|县级|"
+    r"建制|淘宝|电商|扶贫|旅游|生态|美丽|卫生|科技|生态|文化|新型)$"
+    r"|[农乡进驻回下包入出]$")  # "大农村": the word 农村; "干部进村": a verb and 村
 
 
 def _stems(text: str) -> list[tuple[str, int, int]]:
