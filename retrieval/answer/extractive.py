@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, replace
 
 from retrieval.answer.evidence import Support, english_region, inside, support_for, where_for
-from retrieval.answer.question import COUNTRY, Question, analyze
+from retrieval.answer.question import Question, analyze
 from retrieval.answer.subjects import measured_phrase, subject_matches
 from retrieval.errors import StaleQuote
 from retrieval.index import Index
@@ -26,7 +26,7 @@ from retrieval.store import FactQuery, Filter
 from retrieval.text.facts import enumerated
 from retrieval.text.figures import DIMENSIONS, format_value, quantity, same_quantity, unit_fits
 from retrieval.text.normalize import normalize, split_sentences
-from retrieval.text.regions import is_foreign, mentions, subject_region
+from retrieval.text.regions import COUNTRY, mentions, region_level, subject_region
 from retrieval.types import Answer, AnswerItem, Chunk, Fact, Hit
 
 log = logging.getLogger(__name__)
@@ -88,13 +88,8 @@ def _level(province: str, city: str, county: str) -> int | None:
 
 
 def _fact_level(f: Fact) -> int | None:
-    """A fact's region level; a foreign country is COUNTRY, a village the text named (not one of its
-    parents' names) is below a county."""
-    if is_foreign(f.region):
-        return COUNTRY
-    if f.region and f.region not in (f.province, f.city, f.county, "全国"):
-        return 3
-    return _level(f.province, f.city, f.county)
+    """A fact's region level (``region_level``: a foreign country COUNTRY, a village 3)."""
+    return region_level(f.region, f.province, f.city, f.county)
 
 
 def _level_fits(level: int | None, name: str, asked: int | None) -> bool:

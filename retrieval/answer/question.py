@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from retrieval.text.facts import PERIODS
 from retrieval.text.figures import Figure, find_figures
 from retrieval.text.normalize import norm_text
-from retrieval.text.regions import Place, mentions
+from retrieval.text.regions import COUNTRY, Place, mentions
 from retrieval.text.tokens import tokenize_normalized
 
+NATION = r"国家(?![级重点标准机关部委政策队])"  # countries; "国家级开发区" asks for no country
 KINDS = ("which_regions", "how_many", "when", "how", "open")
 _ZH = {
-    "which_regions": re.compile(r"哪些(?:地区|地方|国家(?![级重点标准机关部委政策队])|城市|市|县|区|县区|县市|区县|"
+    "which_regions": re.compile(rf"哪些(?:地区|地方|{NATION}|城市|市|县|区|县区|县市|区县|"
                                 r"省份|省|园区|开发区|新区)|"
-                                r"哪个(?:地区|地方|国家(?![级重点标准机关部委政策队])|城市|市|县|区|省|省份|园区)|"
-                                r"哪(?:几个)?(?:地区|国家(?![级重点标准机关部委政策队])|城市|省份)|哪些省|"
+                                rf"哪个(?:地区|地方|{NATION}|城市|市|县|区|省|省份|园区)|"
+                                rf"哪(?:几个)?(?:地区|{NATION}|城市|省份)|哪些省|"
                                 # the place word before the question ("…的县有哪些", "…的地区是哪几个")
                                 r"(?:地区|地方|国家|城市|县区|区县|县市|省份|县|区|省|市)(?:都|分别)?(?:有|是)哪(?:些|几个)"
                                 r"(?=[?？。!！\s]*$)"),
@@ -65,8 +66,6 @@ _DOWN_EN = re.compile(r"\b(?:fall|fell|drop|dropped|declin\w*|decreas\w*|cut|red
 _UP_EN = re.compile(r"\b(?:grow\w*|grew|growth|increas\w*|ris[ei]\w*|rose|raise\w*)\b")
 # the level a which-regions question asks for: 0 province, 1 city, 2 county/district, COUNTRY a
 # foreign country (asked for by name only: "哪些国家")
-COUNTRY = -2
-NATION = r"国家(?![级重点标准机关部委政策队])"  # "国家级开发区" asks for no country
 _LEVEL_ZH = ((re.compile(rf"哪(?:些|个|几个)?{NATION}|的国家(?:有|是)哪"), COUNTRY),
              (re.compile(r"哪(?:些|个|几个)?(?:省份|省)|的(?:省份|省)(?:有|是)哪"), 0),
              (re.compile(r"哪(?:些|个|几个)?(?:城市|市)(?!县)|的(?:城市|市)(?:有|是)哪"), 1),

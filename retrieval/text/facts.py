@@ -8,11 +8,12 @@ import re
 from retrieval.text.figures import CN_DIGITS, find_dates, find_figures
 from retrieval.text.normalize import norm_text, normalize, split_sentences
 from retrieval.text.regions import (
+    COUNTRY,
     DATELINE,
     Place,
-    is_foreign,
     mentions,
     named_places,
+    region_level,
     settlement_places,
     settlements,
     subject_region,
@@ -49,8 +50,9 @@ SUBJECT_TRIM_TAIL = re.compile(
 # words before a figure that say nothing of what it is ("处警告或者500元以下罚款": the fine follows)
 DANGLING = re.compile(r"(?:或者|或|和|及|并处|处以?|可以|价值)$")  # "把价值千余元的药品": the thing after
 VERB_ONLY = re.compile(r"^(?:处以?|并处|罚|罚款|可以|应当|责令|给予|对|其中|分别|各|每)?$")
-# "全国各地客商到钦州": from everywhere; "全国最大的船队", "全国百强县": a rank in the country; neither is national
+# the world as a whole ("为全世界6000万上网用户"): no place's figure
 WORLD = re.compile(r"全世界|全球(?!化|金融|经济|性)|世界各国|世界各地")
+# "全国各地客商到钦州": from everywhere; "全国最大的船队", "全国百强县": a rank in the country; neither is national
 NATIONAL = re.compile(r"全国(?!各地|最|第[一二三四五六七八九十\d]+(?:名|位|大|家|个)|前列|领先|首位|首家|一流|百强|"
                       r"十强|之最)|我国")
 # the paragraph's own whole ("全省", "本市"): not the place a sentence before named
@@ -320,13 +322,10 @@ def _changed(text: str, clause: str, found: list, n: int, subjects: dict[int, st
 
 
 def _level(chunk: Chunk) -> int:
-    """How specific a paragraph's region is: a village (named by the text, not a parent's name) 3,
-    county 2, city 1, province 0, none or a foreign country -1."""
-    if is_foreign(chunk.region):
-        return -1  # a paragraph about another country: any Chinese place a figure names says more
-    if chunk.region and chunk.region not in (chunk.county, chunk.city, chunk.province, "全国"):
-        return 3
-    return 2 if chunk.county else 1 if chunk.city else 0 if chunk.province else -1
+    """How specific a paragraph's region is (``region_level``); -1 for none or a foreign country:
+    any Chinese place a figure names says more."""
+    level = region_level(chunk.region, chunk.province, chunk.city, chunk.county)
+    return -1 if level is None or level == COUNTRY else level
 
 
 SET_UNITS = frozenset({"项", "条"})

@@ -47,8 +47,21 @@ class Place:
     @property
     def level(self) -> int:
         if self.foreign:
-            return -2  # the answer layer's COUNTRY: no level of China's
+            return COUNTRY
         return 3 if self.settlement else 2 if self.county else 1 if self.city else 0
+
+
+COUNTRY = -2  # the level of a foreign country: none of China's (0 province, 1 city, 2 county, 3 village)
+
+
+def region_level(region: str, province: str, city: str, county: str) -> int | None:
+    """The level of a record's region: COUNTRY for a foreign country, 3 for a village the text named
+    (a name that is none of its parents'), else its parents' (None for none or 全国)."""
+    if is_foreign(region):
+        return COUNTRY
+    if region and region not in (province, city, county, "全国"):
+        return 3
+    return 2 if county else 1 if city else 0 if province else None
 
 
 _EXTRA_PLACES: set[tuple[str, str, str, str]] = set()  # a corpus's own (retrieval/text/vocabulary.py)
