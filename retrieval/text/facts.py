@@ -368,11 +368,11 @@ def facts_of_document(doc: Document, chunks: list[Chunk]) -> list[Fact]:
             nz = normalize(raw_sentence)
             text = nz.text
             found = [f for f in find_figures(text) if not set_name(f, body)] + find_dates(text)
-            named_here = _places(text, villages)
             if not found:
-                if named_here or OWN_SCOPE.search(text):
+                if carried and (OWN_SCOPE.search(text) or _places(text, villages)):
                     carried = []  # a sentence about another place, or the paragraph's whole, ends the topic
                 continue
+            named_here = _places(text, villages)
             chunk = _chunk_for(chunks, s_start)
             if chunk is None:
                 continue

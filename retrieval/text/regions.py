@@ -120,6 +120,7 @@ def _country_pattern() -> re.Pattern:
     return re.compile("|".join(map(re.escape, _countries())))  # longest first: 印度尼西亚 before 印度
 
 
+COUNTRY_CONTEXT = 8  # characters either side of a country's name that jieba reads with it
 # what may follow a country's name in one jieba word ("英国政府"); "蒙古族", "印度洋", "苏丹红" are no country
 COUNTRY_HEADS = frozenset({"政府", "人", "方", "当局", "境内", "国内", "总统", "首相", "经济", "股市", "市场", "央行",
                            "军", "军队", "队", "人民", "大使馆", "使馆", "公司", "企业", "外长", "总理"})
@@ -128,28 +129,34 @@ COUNTRY_HEADS = frozenset({"政府", "人", "方", "当局", "境内", "国内",
 def _foreign(text: str, taken: set[int]) -> list[Place]:
     """Countries named in text (where no Chinese place is: "黑山县" is no 黑山), where jieba reads
     the name as a word of its own or the head of a word such as "英国政府" ("本法国家" holds no 法国)."""
-    hits = [(m.group(0), m.start(), m.end()) for m in _country_pattern().finditer(text)]
+    hits = [(m.group(0), m.start(), m.end()) for m in _country_pattern().finditer(text)
+            if taken.isdisjoint(range(m.start(), m.end()))]
     if not hits:
         return []
     from retrieval.text.tokens import _jieba
 
-    words = {a: w for w, a, _ in _jieba().tokenize(text)}  # start -> word
-    bounds = {a + len(w) for a, w in words.items()} | {0}
     out = []
     for name, a, b in hits:
+        lo = max(0, a - COUNTRY_CONTEXT)  # jieba reads the name in its neighbourhood, not the whole text
+        words = {lo + s: w for w, s, _ in _jieba().tokenize(text[lo : b + COUNTRY_CONTEXT])}  # start -> word
+        bounds = {s + len(w) for s, w in words.items()} | {lo}
         # a word of its own, or the head of one ("英国政府")
         word = words.get(a, "")
         own = word == name or (word.startswith(name) and word[len(name):] in COUNTRY_HEADS) or (
             bool(word) and b in bounds and len(word) <= len(name))
-        if own and taken.isdisjoint(range(a, b)):
+        if own:
             out.append(Place(name, "", "", "", a, b, foreign=True))
-            taken.update(range(a, b))
     return out
 
 
 def is_foreign(name: str) -> bool:
     """A country other than China, by its Chinese name."""
-    return name in _countries()
+    return name in _country_names()
+
+
+@functools.lru_cache(maxsize=1)
+def _country_names() -> frozenset[str]:
+    return frozenset(_countries())
 
 
 @functools.lru_cache(maxsize=4096)
